@@ -1,0 +1,110 @@
+"""Apache Airflow provider for the Toggl Track API.
+
+Importing this package is cheap: Airflow calls :func:`get_provider_info` during provider discovery,
+so nothing here imports Airflow, requests or the hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+CONN_TYPE = "toggl"
+DEFAULT_CONN_ID = "toggl_default"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Provider metadata read by Airflow's ProvidersManager (connection type, form, hooks, operators)."""
+    return {
+        "package-name": "airflow-toggl",
+        "name": "Toggl Track",
+        "description": "Toggl Track API: API token, email/password and session-cookie authentication, "
+        "session rotation, quotas and rate limits.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Toggl Track",
+                "external-doc-url": "https://engineering.toggl.com/docs/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": "Toggl Track", "python-modules": ["airflow_toggl.hooks.toggl"]}],
+        "operators": [
+            {"integration-name": "Toggl Track", "python-modules": ["airflow_toggl.operators.toggl"]}
+        ],
+        "triggers": [{"integration-name": "Toggl Track", "python-modules": ["airflow_toggl.triggers.toggl"]}],
+        "extra-links": ["airflow_toggl.links.toggl.TogglProfileLink"],
+        "connection-types": [
+            {
+                "connection-type": CONN_TYPE,
+                "hook-class-name": "airflow_toggl.hooks.toggl.TogglHook",
+                "hook-name": "Toggl Track",
+                "conn-fields": _CONN_FIELDS,
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "port", "schema", "extra"],
+                    "relabeling": {"login": "Email", "password": "Password"},
+                    "placeholders": {
+                        "login": "you@example.com (for email/password or session authentication)",
+                        "password": "Toggl password (for email/password or session authentication)",
+                    },
+                },
+            }
+        ],
+    }
+
+
+_CONN_FIELDS: dict[str, Any] = {
+    "api_token": {
+        "label": "API token",
+        "description": "Personal Track API token (Profile settings). Used when set, "
+        "unless Auth mode says otherwise.",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "auth_mode": {
+        "label": "Auth mode",
+        "description": "api_token, basic (email/password) or session (a stored session cookie). "
+        "Empty: the API token if one is set, else email/password.",
+        "schema": {"type": ["string", "null"], "enum": ["api_token", "basic", "session", None]},
+    },
+    "track_api_url": {
+        "label": "Track API URL",
+        "schema": {"type": ["string", "null"], "default": "https://api.track.toggl.com"},
+    },
+    "accounts_api_url": {
+        "label": "Accounts API URL",
+        "schema": {"type": ["string", "null"], "default": "https://accounts.toggl.com"},
+    },
+    "timeout": {
+        "label": "Timeout (seconds)",
+        "description": "Per request: connecting and each read.",
+        "schema": {"type": ["number", "null"], "default": 30, "minimum": 0},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": "Attempts after the first for 429, 5xx and network failures.",
+        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
+    },
+    "max_quota_wait": {
+        "label": "Max quota wait (seconds)",
+        "description": "Longest in-task wait for the hourly quota to reset; beyond it the task fails "
+        "(or defers, for deferrable operators).",
+        "schema": {"type": ["number", "null"], "default": 300, "minimum": 0},
+    },
+    "requests_per_second": {
+        "label": "Requests per second",
+        "description": "Client-side pacing per credential; 0 turns it off.",
+        "schema": {"type": ["number", "null"], "default": 1, "minimum": 0},
+    },
+    "verify": {
+        "label": "Verify TLS",
+        "description": "true, false, or the path of a CA bundle file.",
+        "schema": {"type": ["string", "null"], "default": "true"},
+    },
+    "session_key": {
+        "label": "Session store key",
+        "description": "Airflow Variable that holds the rotated session. "
+        "Default: toggl_session_secret__<connection id>.",
+        "schema": {"type": ["string", "null"]},
+    },
+}

@@ -1,0 +1,124 @@
+"""The three ways Toggl accepts credentials, each a small :class:`requests.auth.AuthBase`.
+
+Their reprs never show the secret they carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from requests import PreparedRequest
+from requests.auth import AuthBase, _basic_auth_str
+
+from airflow_toggl.exceptions import TogglConfigError
+
+SESSION_COOKIE_NAME = "__Secure-accounts-session"
+API_TOKEN_PASSWORD = "api_token"  # noqa: S105 - the literal word Toggl expects, not a secret
+
+
+class TogglAuth(AuthBase):
+    """Base of the credential classes: a ``kind`` and a ``fingerprint`` that is safe to use as a key."""
+
+    kind = "none"
+    _header = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """A short one-way digest of the credential, for pacing keys; never the credential itself."""
+        return f"{self.kind}:" + hashlib.sha256(self._header.encode()).hexdigest()[:16]
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret strings this credential holds, so they can be masked or redacted."""
+        return ()
+
+
+class ApiTokenAuth(TogglAuth):
+    """HTTP Basic with ``<api_token>:api_token``."""
+
+    kind = "api_token"
+
+    def __init__(self, api_token: str) -> None:
+        if not api_token or not api_token.strip():
+            raise TogglConfigError("api_token", "is empty")
+        self._token = api_token.strip()
+        self._header = _basic_auth_str(self._token, API_TOKEN_PASSWORD)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._token,)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers.pop("Cookie", None)
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "ApiTokenAuth(api_token=***)"
+
+
+class EmailPasswordAuth(TogglAuth):
+    """HTTP Basic with ``<email>:<password>``."""
+
+    kind = "basic"
+
+    def __init__(self, email: str, password: str) -> None:
+        if not email or not email.strip():
+            raise TogglConfigError("login", "is empty: the email is needed for email/password authentication")
+        if not password:
+            raise TogglConfigError("password", "is empty: it is needed for email/password authentication")
+        self.email = email.strip()
+        self._password = password
+        self._header = _basic_auth_str(self.email, password)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password,)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers.pop("Cookie", None)
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return f"EmailPasswordAuth(email={self.email!r}, password=***)"
+
+
+class SessionCookieAuth(TogglAuth):
+    """The ``__Secure-accounts-session`` cookie, sent explicitly with no Authorization header.
+
+    The cookie is issued by the accounts service and used on the Track API, so a cookie jar's
+    domain matching (and its ``Secure`` flag on plain-http test servers) is not relied upon.
+    """
+
+    kind = "session"
+
+    def __init__(self, cookie: str) -> None:
+        if not cookie or not cookie.strip():
+            raise TogglConfigError("session_cookie", "is empty")
+        if any(ch in cookie for ch in ";,\r\n \t"):
+            raise TogglConfigError("session_cookie", "contains characters a cookie value cannot hold")
+        self._cookie = cookie.strip()
+        self._header = f"{SESSION_COOKIE_NAME}={self._cookie}"
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._cookie,)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers.pop("Authorization", None)
+        request.headers["Cookie"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "SessionCookieAuth(cookie=***)"
+
+
+class NoAuth(TogglAuth):
+    """For the unauthenticated endpoints (signup, password reset): strips any credential."""
+
+    kind = "none"
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers.pop("Authorization", None)
+        request.headers.pop("Cookie", None)
+        return request
+
+    def __repr__(self) -> str:
+        return "NoAuth()"

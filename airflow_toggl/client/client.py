@@ -1,0 +1,389 @@
+"""The Toggl client: one HTTP session, one request path, one short method per endpoint.
+
+It knows nothing of Airflow. Every secret it reads or receives is handed to ``on_secret`` (the hook
+passes Airflow's ``mask_secret``), and every message it writes or raises is free of secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from enum import Enum
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+from airflow_toggl import __version__
+from airflow_toggl.client.auth import NoAuth, SessionCookieAuth, TogglAuth
+from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.limits import Quota, parse_quota, shared_pacer
+from airflow_toggl.client.retry import default_wait, parse_retry_after, retry_decision
+from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
+from airflow_toggl.exceptions import (
+    TogglAPIError,
+    TogglAuthError,
+    TogglConfigError,
+    TogglConnectionError,
+    TogglError,
+    TogglPlanError,
+    TogglQuotaExceededError,
+    TogglRateLimitError,
+    TogglResponseError,
+)
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"airflow-toggl/{__version__} python-requests/{requests.__version__}"
+_SNIPPET_LENGTH = 200
+
+
+class Service(Enum):
+    """The two Toggl services, each with its own base URL."""
+
+    TRACK = "track"
+    ACCOUNTS = "accounts"
+
+
+class TogglClient:
+    """Talks to the Toggl Track API and the accounts service with one credential.
+
+    ``auth`` is the default credential (API token, email/password or session cookie); endpoints that
+    need another (session create, delete, signup) take theirs explicitly. ``sleep`` is injectable so
+    retry tests take no wall time.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        auth: TogglAuth | None = None,
+        *,
+        on_secret: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        http: requests.Session | None = None,
+    ) -> None:
+        self.config = config
+        self._auth: TogglAuth = auth or NoAuth()
+        self._on_secret = on_secret
+        self._sleep = sleep
+        self._http = http or requests.Session()
+        self._http.headers["User-Agent"] = USER_AGENT
+        self._http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # cookies are sent explicitly
+        self._secrets: set[str] = set()
+        self.last_quota: Quota | None = None
+        for secret in self._auth.secrets():
+            self._remember_secret(secret)
+
+    def __repr__(self) -> str:
+        return f"TogglClient(track={self.config.track_api_url!r}, auth={self._auth!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> TogglClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def get_me(self, with_related_data: bool = False, auth: TogglAuth | None = None) -> dict[str, Any]:
+        """The current user (``/me``); counts against the 30-per-hour user quota."""
+        params = {"with_related_data": "true"} if with_related_data else None
+        me = self._json_object(self._request("GET", Service.TRACK, "/api/v9/me", params=params, auth=auth))
+        for field in ("api_token", "intercom_hash"):
+            if isinstance(me.get(field), str):
+                self._remember_secret(me[field])
+        return me
+
+    def is_logged_in(self, auth: TogglAuth | None = None) -> bool:
+        """Whether the credentials work (``/me/logged``); False when Toggl refuses them (403)."""
+        try:
+            self._request("GET", Service.TRACK, "/api/v9/me/logged", auth=auth)
+        except TogglAuthError:
+            return False
+        return True
+
+    def get_quota(self) -> list[dict[str, Any]]:
+        """The hourly quota per organization (``/me/quota``)."""
+        quota = self._json(self._request("GET", Service.TRACK, "/api/v9/me/quota"), "/api/v9/me/quota")
+        if not isinstance(quota, list):
+            raise TogglResponseError("Toggl answered GET /api/v9/me/quota with something other than a list")
+        return quota
+
+    def create_session(self, email: str, password: str) -> TogglSession:
+        """A new session cookie from email and password (the only credential that can create one)."""
+        self._remember_secret(password)
+        body = {"email": email, "password": password}
+        response = self._request(
+            "POST", Service.ACCOUNTS, "/api/sessions", json=body, auth=NoAuth(), idempotent=False
+        )
+        return self._required_session(response, "POST /api/sessions")
+
+    def delete_session(self, session: TogglSession) -> bool:
+        """Destroy ``session``; False when Toggl no longer accepts it (already deleted or expired)."""
+        try:
+            self._request("DELETE", Service.ACCOUNTS, "/api/sessions", auth=self.session_auth(session))
+        except TogglAuthError:
+            return False
+        return True
+
+    def signup(
+        self, email: str, password: str, display_name: str, timezone: str = "UTC"
+    ) -> TogglSession | None:
+        """Create a Toggl account; returns its session when Toggl sets one."""
+        self._remember_secret(password)
+        body = {
+            "email": email,
+            "password": password,
+            "display_name": display_name,
+            "tos_accepted_for": "track",
+            "remember_me": True,
+            "timezone": timezone,
+        }
+        response = self._request(
+            "POST", Service.ACCOUNTS, "/api/signup", json=body, auth=NoAuth(), idempotent=False
+        )
+        return self._session_from(response)
+
+    def close_account(self, session: TogglSession) -> None:
+        """Close the Track account of the session's user. Irreversible."""
+        path = "/api/me/close_account/track"
+        self._request("POST", Service.ACCOUNTS, path, auth=self.session_auth(session), idempotent=False)
+
+    def request_password_reset(self, email: str) -> None:
+        """Ask Toggl to email a password reset code to ``email``."""
+        path = "/api/me/password_reset/request"
+        self._request("POST", Service.ACCOUNTS, path, json={"email": email}, auth=NoAuth(), idempotent=False)
+
+    def confirm_password_reset(self, code: str, new_password: str) -> TogglSession:
+        """Set a new password with an emailed code; Toggl answers with a new session."""
+        if not code or not code.strip():
+            raise TogglConfigError("code", "is empty")
+        self._remember_secret(code.strip())
+        self._remember_secret(new_password)
+        path = "/api/me/password_reset/confirm/" + quote(code.strip(), safe="")
+        label = "POST /api/me/password_reset/confirm/<code>"
+        response = self._request(
+            "POST",
+            Service.ACCOUNTS,
+            path,
+            json={"password": new_password},
+            auth=NoAuth(),
+            idempotent=False,
+            label=label,
+        )
+        return self._required_session(response, label)
+
+    def reset_api_token(self) -> str:
+        """Replace the API token; the old one stops working. Later calls of this client use the new one."""
+        response = self._request("POST", Service.TRACK, "/api/v9/me/reset_token", idempotent=False)
+        token = self._json(response, "POST /api/v9/me/reset_token")
+        if not isinstance(token, str) or not token.strip():
+            raise TogglResponseError(
+                "Toggl answered POST /api/v9/me/reset_token without a token", response=response
+            )
+        self._remember_secret(token)
+        if self._auth.kind == "api_token":
+            from airflow_toggl.client.auth import ApiTokenAuth
+
+            self._auth = ApiTokenAuth(token)
+        return token
+
+    def session_auth(self, session: TogglSession) -> SessionCookieAuth:
+        """Credentials that send ``session``'s cookie (its value is registered as a secret first)."""
+        self._remember_secret(session.cookie)
+        return SessionCookieAuth(session.cookie)
+
+    # -- one request -----------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        service: Service,
+        path: str,
+        *,
+        auth: TogglAuth | None = None,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        idempotent: bool = True,
+        label: str | None = None,
+    ) -> requests.Response:
+        """Send one logical request under the retry policy; return the 2xx response or raise a TogglError."""
+        base = self.config.track_api_url if service is Service.TRACK else self.config.accounts_api_url
+        auth = auth or self._auth
+        retrying = Retrying(
+            stop=stop_after_attempt(self.config.max_retries + 1),
+            wait=default_wait(self.config.backoff_cap),
+            retry=retry_if_exception(retry_decision(idempotent, self.config.max_quota_wait)),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._send, method, base + path, auth, json, params, label or f"{method} {path}")
+
+    def _send(
+        self, method: str, url: str, auth: TogglAuth, json: Any, params: dict[str, str] | None, label: str
+    ) -> requests.Response:
+        shared_pacer(auth.fingerprint, self.config.requests_per_second).wait(self._sleep)
+        try:
+            response = self._http.request(
+                method,
+                url,
+                auth=auth,
+                json=json,
+                params=params,
+                timeout=self.config.timeout,
+                verify=self.config.verify,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._connection_error(exc, label) from None
+        log.debug("Toggl %s -> %s", label, response.status_code)
+        self._note_quota(response)
+        error = self._error_for(response, label)
+        if error is not None:
+            raise error
+        return response
+
+    def _log_retry(self, state: Any) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0
+        log.warning(
+            "Toggl request failed (%s); attempt %d, retrying in %.1fs", error, state.attempt_number, wait
+        )
+
+    def _note_quota(self, response: requests.Response) -> None:
+        quota = parse_quota(response.headers)
+        if quota is not None:
+            self.last_quota = quota
+            log.debug("Toggl quota: %s requests remaining, resets in %ss", quota.remaining, quota.resets_in)
+
+    def _error_for(self, response: requests.Response, label: str) -> TogglError | None:
+        """The typed error for a non-2xx answer, or None for success."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return None
+        if status == 402:
+            quota = parse_quota(response.headers)
+            if quota is None:
+                return TogglPlanError(
+                    f"Toggl refused {label} (402): the workspace's plan does not include it",
+                    response=response,
+                )
+            resets_in = quota.resets_in if quota.resets_in is not None else 3600.0
+            return TogglQuotaExceededError(
+                f"Toggl hourly quota used up for {label} (402); it resets in {resets_in:.0f}s",
+                resets_in=resets_in,
+                remaining=quota.remaining,
+                response=response,
+            )
+        if status == 403:
+            return TogglAuthError(
+                f"Toggl refused the credentials for {label} (403): wrong, expired or revoked",
+                response=response,
+            )
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return TogglRateLimitError(
+                f"Toggl rate limit hit for {label} (429)", retry_after=retry_after, response=response
+            )
+        return TogglAPIError(
+            f"Toggl answered {label} with {status}{self._snippet(response)}", response=response
+        )
+
+    def _connection_error(
+        self, exc: requests.exceptions.RequestException, label: str
+    ) -> TogglConnectionError:
+        reason = connection_failure_reason(exc)
+        if reason == "tls":
+            message = (
+                f"TLS verification failed for {label}: set the connection's 'verify' extra to the path of "
+                "a CA bundle that signs the server's certificate"
+            )
+        else:
+            message = f"Toggl {label} failed on the network ({reason}: {type(exc).__name__})"
+        return TogglConnectionError(message, reason=reason)
+
+    # -- bodies ----------------------------------------------------------------------------------
+
+    def _json(self, response: requests.Response, label: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise TogglResponseError(
+                f"Toggl answered {label} with a body that is not JSON", response=response
+            ) from None
+
+    def _json_object(self, response: requests.Response) -> dict[str, Any]:
+        label = f"{response.request.method} {_path_of(response)}"
+        body = self._json(response, label)
+        if not isinstance(body, dict):
+            raise TogglResponseError(
+                f"Toggl answered {label} with something other than an object", response=response
+            )
+        return body
+
+    def _session_from(self, response: requests.Response) -> TogglSession | None:
+        session = session_from_set_cookie(
+            set_cookie_headers(response.raw.headers if response.raw else response.headers)
+        )
+        if session is not None:
+            self._remember_secret(session.cookie)
+        return session
+
+    def _required_session(self, response: requests.Response, label: str) -> TogglSession:
+        session = self._session_from(response)
+        if session is None:
+            raise TogglResponseError(f"Toggl answered {label} without a session cookie", response=response)
+        return session
+
+    def _snippet(self, response: requests.Response) -> str:
+        """A short, redacted excerpt of an error body, to say why without echoing any secret."""
+        text = (response.text or "").strip()
+        if not text or "html" in response.headers.get("Content-Type", ""):
+            return ""
+        text = " ".join(text.split())[:_SNIPPET_LENGTH]
+        return ": " + self.redact(text)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this client has seen replaced by ``***``."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def _remember_secret(self, secret: str) -> None:
+        if not secret or secret in self._secrets:
+            return
+        self._secrets.add(secret)
+        if self._on_secret is not None:
+            self._on_secret(secret)
+
+
+def _path_of(response: requests.Response) -> str:
+    url = response.request.url or ""
+    path = url.split("://", 1)[-1]
+    path = "/" + path.split("/", 1)[1] if "/" in path else "/"
+    return path.split("?", 1)[0]
+
+
+def connection_failure_reason(exc: BaseException) -> str:
+    """How far a failed request got: ``connect``, ``tls``, ``timeout`` or ``dropped``."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        cause: Any = exc.args[0] if exc.args else None
+        reason = getattr(cause, "reason", cause)
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return "connect"
+    return "dropped"

@@ -1,0 +1,123 @@
+"""The session cookie as a value object, and the parsers that read it from untrusted text.
+
+Toggl's session cookie is a JWT. Its ``exp`` claim is read *without* verifying the signature: only
+to know when to rotate. A cookie that is not a JWT is still a valid session of unknown expiry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from airflow_toggl.client.auth import SESSION_COOKIE_NAME
+
+_MAX_JWT_LENGTH = 16_384
+
+
+@dataclass(frozen=True)
+class TogglSession:
+    """A Toggl session: the cookie value, when it expires, and whose it is (the JWT ``sub``)."""
+
+    cookie: str = field(repr=False)
+    expires_at: datetime | None = None
+    subject: str | None = None
+
+    @classmethod
+    def from_cookie(cls, value: str) -> TogglSession:
+        """Build a session from a cookie value, reading expiry and subject from its JWT claims."""
+        claims = parse_jwt_claims(value) or {}
+        return cls(
+            cookie=value, expires_at=_epoch_to_datetime(claims.get("exp")), subject=_text(claims.get("sub"))
+        )
+
+    def remaining(self, now: datetime | None = None) -> timedelta | None:
+        """Time left before expiry (negative once expired); None when the expiry is unknown."""
+        if self.expires_at is None:
+            return None
+        return self.expires_at - (now or datetime.now(timezone.utc))
+
+    def __repr__(self) -> str:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return f"TogglSession(cookie=***, expires_at={expires!r}, subject={self.subject!r})"
+
+    __str__ = __repr__
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _epoch_to_datetime(value: object) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _b64url_decode(segment: str) -> bytes:
+    padded = segment + "=" * (-len(segment) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii"))
+
+
+def parse_jwt_claims(token: object) -> dict[str, Any] | None:
+    """The claims of a compact JWT, unverified; None for anything that is not one.
+
+    Never raises: a malformed cookie means "expiry unknown", not an error.
+    """
+    if not isinstance(token, str) or len(token) > _MAX_JWT_LENGTH:
+        return None
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts[:2]):
+        return None
+    try:
+        payload = json.loads(_b64url_decode(parts[1]))
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def session_from_set_cookie(set_cookie_headers: Iterable[str]) -> TogglSession | None:
+    """The session from ``Set-Cookie`` header values, or None when none sets a non-empty session cookie."""
+    for header in set_cookie_headers:
+        value = _session_cookie_value(header)
+        if value:
+            return TogglSession.from_cookie(value)
+    return None
+
+
+def _session_cookie_value(header: str) -> str | None:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except (CookieError, ValueError, TypeError):
+        return _fallback_cookie_value(header)
+    morsel = jar.get(SESSION_COOKIE_NAME)
+    if morsel is None:
+        return _fallback_cookie_value(header)
+    return morsel.value or None
+
+
+def _fallback_cookie_value(header: str) -> str | None:
+    # SimpleCookie is strict about attributes; the name=value pair is always first.
+    name, sep, rest = header.partition("=")
+    if not sep or name.strip() != SESSION_COOKIE_NAME:
+        return None
+    value = rest.split(";", 1)[0].strip().strip('"')
+    return value or None
+
+
+def set_cookie_headers(raw_headers: Mapping[str, Any] | Any) -> list[str]:
+    """Every ``Set-Cookie`` value of a urllib3 response's headers (which may repeat the header)."""
+    getlist = getattr(raw_headers, "getlist", None)
+    if callable(getlist):
+        return [str(v) for v in getlist("Set-Cookie")]
+    value = raw_headers.get("Set-Cookie") if hasattr(raw_headers, "get") else None
+    return [value] if value else []

@@ -1,0 +1,308 @@
+"""The Toggl hook: an Airflow connection of type ``toggl`` turned into a :class:`TogglClient`.
+
+The hook reads and validates the connection (errors name the field, before any request), registers
+every secret with Airflow's masker, and exposes one short method per Toggl flow. It owns no HTTP
+logic of its own: that lives in :mod:`airflow_toggl.client`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_toggl import CONN_TYPE, DEFAULT_CONN_ID
+from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, SessionCookieAuth, TogglAuth
+from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.session import TogglSession
+from airflow_toggl.exceptions import TogglConfigError, TogglError
+
+if TYPE_CHECKING:
+    from airflow_toggl.client.client import TogglClient
+
+AUTH_MODES = ("api_token", "basic", "session")
+SESSION_KEY_PREFIX = "toggl_session_secret__"
+KNOWN_EXTRAS = (
+    "api_token",
+    "auth_mode",
+    "track_api_url",
+    "accounts_api_url",
+    "timeout",
+    "max_retries",
+    "max_quota_wait",
+    "requests_per_second",
+    "verify",
+    "session_key",
+)
+_CONFIG_EXTRAS = ("track_api_url", "accounts_api_url", "timeout", "max_retries", "max_quota_wait",
+                  "requests_per_second", "verify")  # fmt: skip
+
+
+def _mask(secret: str | None) -> None:
+    """Register a secret with Airflow's masker: the second line of defence, after never emitting it."""
+    if not secret:
+        return
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(secret)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """A validated ``toggl`` connection. Secrets are kept out of the repr."""
+
+    conn_id: str
+    auth_mode: str
+    email: str | None
+    password: str | None = field(repr=False)
+    api_token: str | None = field(repr=False)
+    session_key: str
+    config: ClientConfig
+
+    @property
+    def max_quota_wait(self) -> float:
+        """Longest in-task wait for a quota reset, in seconds."""
+        return self.config.max_quota_wait
+
+    @property
+    def track_api_url(self) -> str:
+        return self.config.track_api_url
+
+
+def _extra(extras: Mapping[str, Any], name: str) -> Any:
+    """An extra by its plain name or the ``extra__toggl__`` prefixed name older forms store."""
+    value = extras.get(name)
+    if value is None:
+        value = extras.get(f"extra__{CONN_TYPE}__{name}")
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TogglConfigError(name, "must be text")
+    return value.strip() or None
+
+
+def default_session_key(conn_id: str) -> str:
+    """The Variable that holds a connection's rotated session; the word "secret" makes Airflow hide it."""
+    return f"{SESSION_KEY_PREFIX}{conn_id}"
+
+
+def validate_auth_mode(value: Any, name: str = "auth_mode") -> str | None:
+    """``value`` if it is one of :data:`AUTH_MODES` (or empty), else a TogglConfigError naming ``name``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or value.strip() not in AUTH_MODES:
+        raise TogglConfigError(name, f"must be one of {', '.join(AUTH_MODES)}")
+    return value.strip()
+
+
+def settings_from_connection(
+    conn_id: str,
+    *,
+    login: str | None,
+    password: str | None,
+    extras: Mapping[str, Any],
+    auth_mode: str | None = None,
+) -> ConnectionSettings:
+    """Validate a connection's fields. Pure: no Airflow access, no network. Raises TogglConfigError."""
+    if not isinstance(extras, Mapping):
+        raise TogglConfigError("extra", "must be a JSON object")
+    email = _optional_text(login, "login")
+    password = password or None
+    api_token = _optional_text(_extra(extras, "api_token"), "api_token")
+    mode = validate_auth_mode(auth_mode) or validate_auth_mode(_extra(extras, "auth_mode"), "auth_mode")
+    if mode is None:
+        if api_token:
+            mode = "api_token"
+        elif email and password:
+            mode = "basic"
+        elif email or password:
+            raise TogglConfigError(
+                "password" if email else "login", "is empty: email and password go together"
+            )
+        else:
+            raise TogglConfigError(
+                "api_token", "no credentials: set the 'api_token' extra, or 'login' (email) and 'password'"
+            )
+    if mode == "api_token" and not api_token:
+        raise TogglConfigError("api_token", "is empty but auth_mode is api_token")
+    if mode == "basic":
+        if not email:
+            raise TogglConfigError("login", "is empty but auth_mode is basic (email/password)")
+        if not password:
+            raise TogglConfigError("password", "is empty but auth_mode is basic (email/password)")
+    session_key = _optional_text(_extra(extras, "session_key"), "session_key") or default_session_key(conn_id)
+    config_values = {name: _extra(extras, name) for name in _CONFIG_EXTRAS}
+    config = ClientConfig(**{name: value for name, value in config_values.items() if value is not None})
+    return ConnectionSettings(
+        conn_id=conn_id,
+        auth_mode=mode,
+        email=email,
+        password=password,
+        api_token=api_token,
+        session_key=session_key,
+        config=config,
+    )
+
+
+class TogglHook(BaseHook):
+    """Interact with Toggl Track through an Airflow connection of type ``toggl``.
+
+    :param toggl_conn_id: the connection to use.
+    :param auth_mode: override the connection's ``auth_mode`` (``api_token``, ``basic``, ``session``).
+    :param session_cookie: a session cookie to authenticate with (implies ``auth_mode="session"``);
+        without it, session mode reads the session kept in the connection's session store.
+    """
+
+    conn_name_attr = "toggl_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Toggl Track"
+
+    def __init__(
+        self,
+        toggl_conn_id: str = default_conn_name,
+        *,
+        auth_mode: str | None = None,
+        session_cookie: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.toggl_conn_id = toggl_conn_id
+        self.auth_mode = validate_auth_mode(auth_mode) or ("session" if session_cookie else None)
+        if session_cookie is not None and self.auth_mode != "session":
+            raise TogglConfigError("auth_mode", "must be session (or empty) when session_cookie is given")
+        if session_cookie is not None:
+            SessionCookieAuth(session_cookie)  # validates the value without echoing it
+            _mask(session_cookie)
+        self._session_cookie = session_cookie
+
+    def __repr__(self) -> str:
+        return f"TogglHook(toggl_conn_id={self.toggl_conn_id!r}, auth_mode={self.auth_mode!r})"
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """The connection, read once and validated; its secrets are registered with the masker."""
+        conn = self.get_connection(self.toggl_conn_id)
+        settings = settings_from_connection(
+            self.toggl_conn_id,
+            login=conn.login,
+            password=conn.password,
+            extras=conn.extra_dejson,
+            auth_mode=self.auth_mode,
+        )
+        _mask(settings.password)
+        _mask(settings.api_token)
+        return settings
+
+    def get_conn(self) -> TogglClient:
+        """The client for this connection (one HTTP session, reused by every call of this hook)."""
+        return self._client
+
+    @cached_property
+    def _client(self) -> TogglClient:
+        from airflow_toggl.client.client import TogglClient
+
+        return TogglClient(self.settings.config, self._default_auth(), on_secret=_mask)
+
+    def _default_auth(self) -> TogglAuth:
+        settings = self.settings
+        if settings.auth_mode == "api_token":
+            return ApiTokenAuth(settings.api_token or "")
+        if settings.auth_mode == "basic":
+            return EmailPasswordAuth(settings.email or "", settings.password or "")
+        return SessionCookieAuth(self.current_session().cookie)
+
+    def current_session(self) -> TogglSession:
+        """The session this hook authenticates with: the explicit cookie, else the stored one."""
+        if self._session_cookie:
+            return TogglSession.from_cookie(self._session_cookie)
+        from airflow_toggl.store import SessionStore
+
+        stored = SessionStore(self.settings.session_key).load()
+        if stored is None:
+            raise TogglConfigError(
+                "session_key",
+                f"no session is stored under {self.settings.session_key!r}: create or rotate one first",
+            )
+        return stored.session
+
+    # -- Toggl flows: each a thin call into the client ------------------------------------------
+
+    def get_me(self, with_related_data: bool = False) -> dict[str, Any]:
+        """The authenticated user (``/me``). Counts against the 30-per-hour user quota."""
+        return self.get_conn().get_me(with_related_data=with_related_data)
+
+    def is_logged_in(self) -> bool:
+        """Whether the credentials work (``/me/logged``, spares the ``/me`` quota); False on 403."""
+        return self.get_conn().is_logged_in()
+
+    def get_quota(self) -> list[dict[str, Any]]:
+        """The hourly quota per organization."""
+        return self.get_conn().get_quota()
+
+    def create_session(self) -> TogglSession:
+        """A new session from the connection's email and password."""
+        settings = self.settings
+        if not settings.email:
+            raise TogglConfigError("login", "is empty: creating a session needs the email")
+        if not settings.password:
+            raise TogglConfigError("password", "is empty: creating a session needs the password")
+        return self.get_conn().create_session(settings.email, settings.password)
+
+    def delete_session(self, session: TogglSession | None = None) -> bool:
+        """Destroy ``session`` (default: the hook's own); False when it was already invalid."""
+        return self.get_conn().delete_session(session or self.current_session())
+
+    def identity_of(self, session: TogglSession) -> dict[str, Any]:
+        """``/me`` as seen with ``session``'s cookie: whose session it is."""
+        client = self.get_conn()
+        return client.get_me(auth=client.session_auth(session))
+
+    def signup(
+        self, email: str, password: str, display_name: str, timezone: str = "UTC"
+    ) -> TogglSession | None:
+        """Create a Toggl account; returns its session when Toggl sets one."""
+        _mask(password)
+        return self.get_conn().signup(email, password, display_name, timezone)
+
+    def close_account(self, session: TogglSession | None = None) -> None:
+        """Close the Track account of ``session``'s user (default: the hook's own). Irreversible."""
+        self.get_conn().close_account(session or self.current_session())
+
+    def request_password_reset(self, email: str) -> None:
+        """Ask Toggl to email a password reset code."""
+        self.get_conn().request_password_reset(email)
+
+    def confirm_password_reset(self, code: str, new_password: str) -> TogglSession:
+        """Set a new password with an emailed code; returns the new session Toggl answers with."""
+        _mask(code)
+        _mask(new_password)
+        return self.get_conn().confirm_password_reset(code, new_password)
+
+    def reset_api_token(self) -> str:
+        """Replace the API token and return the new one (the old one stops working)."""
+        return self.get_conn().reset_api_token()
+
+    @property
+    def last_quota(self) -> Any:
+        """The quota headers of the latest response (``remaining``, ``resets_in``), if any."""
+        return self.get_conn().last_quota
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap call (``/me/logged``) that tells whether the connection's credentials work."""
+        try:
+            ok = self.is_logged_in()
+        except TogglError as error:
+            return False, str(error)
+        if not ok:
+            return False, f"Toggl refused the {self.settings.auth_mode} credentials (403)"
+        return True, f"Toggl accepted the {self.settings.auth_mode} credentials"
