@@ -5,15 +5,22 @@ Their reprs never show the secret they carry.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 from requests import PreparedRequest
-from requests.auth import AuthBase, _basic_auth_str
+from requests.auth import AuthBase
 
 from airflow_toggl.exceptions import TogglConfigError
 
 SESSION_COOKIE_NAME = "__Secure-accounts-session"
 API_TOKEN_PASSWORD = "api_token"  # noqa: S105 - the literal word Toggl expects, not a secret
+
+
+def basic_authorization(username: str, password: str) -> str:
+    """The ``Authorization`` header value for HTTP Basic (RFC 7617, UTF-8)."""
+    pair = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 class TogglAuth(AuthBase):
@@ -41,7 +48,7 @@ class ApiTokenAuth(TogglAuth):
         if not api_token or not api_token.strip():
             raise TogglConfigError("api_token", "is empty")
         self._token = api_token.strip()
-        self._header = _basic_auth_str(self._token, API_TOKEN_PASSWORD)
+        self._header = basic_authorization(self._token, API_TOKEN_PASSWORD)
 
     def secrets(self) -> tuple[str, ...]:
         return (self._token,)
@@ -67,7 +74,7 @@ class EmailPasswordAuth(TogglAuth):
             raise TogglConfigError("password", "is empty: it is needed for email/password authentication")
         self.email = email.strip()
         self._password = password
-        self._header = _basic_auth_str(self.email, password)
+        self._header = basic_authorization(self.email, password)
 
     def secrets(self) -> tuple[str, ...]:
         return (self._password,)
