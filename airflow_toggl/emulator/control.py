@@ -1,0 +1,213 @@
+"""Test-side control of a running emulator, in Python and over HTTP under ``/_emulator/``.
+
+The HTTP form exists so another process (an Airflow task, a demo script) can seed users,
+inject faults and read counters of an emulator started elsewhere. Control requests are
+never counted, limited, metered or faulted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from airflow_toggl.emulator.app import TogglApp
+from airflow_toggl.emulator.faults import Fault, make_fault
+from airflow_toggl.emulator.request import Request
+from airflow_toggl.emulator.responses import Response, error, json_response
+from airflow_toggl.emulator.state import Counters, EmulatorState
+
+CONTROL_PREFIX = "/_emulator"
+_USER_FIELDS = ("email", "password", "api_token", "fullname", "timezone", "default_workspace_id")
+_FAULT_FIELDS = ("path", "method", "count", "action", "status", "headers", "body", "delay", "process")
+
+
+class Controller:
+    """The operations tests use to arrange and inspect the emulator."""
+
+    def __init__(self, state: EmulatorState, app: TogglApp) -> None:
+        """Operate on ``state`` through ``app`` (for sessions)."""
+        self.state = state
+        self.app = app
+
+    def add_user(self, email: str, password: str, **fields: Any) -> dict[str, Any]:
+        """Create an account; return its record (id, api_token, toggl_accounts_id, ...)."""
+        with self.state.lock:
+            return self.state.add_user(email, password, **fields).record()
+
+    def user(self, email: str) -> dict[str, Any] | None:
+        """The newest account with that email, closed or not."""
+        with self.state.lock:
+            user = self.state.latest_by_email(email)
+            return user.record() if user is not None else None
+
+    def configure(self, **options: Any) -> dict[str, Any]:
+        """Change limits, session lifetime or cookie style; return the settings now in force."""
+        with self.state.lock:
+            self.state.config.update(**options)
+            return self.state.config.public()
+
+    def inject_fault(self, path: str, **options: Any) -> Fault:
+        """Queue a fault for the next matching requests."""
+        fault = make_fault(path, **options)
+        with self.state.lock:
+            self.state.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Forget every pending fault."""
+        with self.state.lock:
+            self.state.faults.clear()
+
+    def counters(self) -> dict[str, Any]:
+        """A snapshot of what was received and sent."""
+        with self.state.lock:
+            return self.state.counters.snapshot()
+
+    def reset_counters(self) -> None:
+        """Start counting from zero."""
+        with self.state.lock:
+            self.state.counters = Counters()
+
+    def live_sessions(
+        self, email: str | None = None, *, include_cookies: bool = False
+    ) -> list[dict[str, Any]]:
+        """Unexpired, undeleted sessions of open accounts (of one email when given).
+
+        ``include_cookies`` adds each cookie value, so a leak check can search logs for it.
+        """
+        with self.state.lock:
+            now = self.state.now()
+            result = []
+            for jti in list(self.state.sessions):
+                record = self.state.live_session(jti, now)
+                if record is None:
+                    continue
+                user = self.state.users[record.user_id]
+                if email is not None and user.email.lower() != email.lower():
+                    continue
+                entry = {"jti": jti, "email": user.email, "user_id": user.id, "expires_at": record.expires_at}
+                if include_cookies:
+                    entry["cookie"] = record.cookie
+                result.append(entry)
+            return result
+
+    def quota(self, email: str) -> dict[str, Any]:
+        """The hourly quota of an account, without spending a request (``None`` values when off)."""
+        with self.state.lock:
+            user = self.state.find_by_email(email)
+            if user is None:
+                raise LookupError("no open account with that email")
+            entry = self.app.quota_entry(user)
+            if entry is None:
+                return {"organization_id": None, "remaining": None, "resets_in_secs": None, "total": None}
+            return entry
+
+    def is_session_live(self, cookie_value: str) -> bool:
+        """Whether a cookie value would authenticate right now."""
+        with self.state.lock:
+            return self.app.live_record(cookie_value) is not None
+
+    def issue_session(self, email: str) -> str:
+        """Open a session for an account directly (no request) and return the cookie value."""
+        with self.state.lock:
+            user = self.state.find_by_email(email)
+            if user is None:
+                raise ValueError("no open account with that email")
+            token, _ = self.app.issue_session(user)
+            return token
+
+    def outbox(self, email: str) -> list[str]:
+        """Password reset codes sent to ``email``, oldest first."""
+        with self.state.lock:
+            return list(self.state.outboxes.get(email.lower(), []))
+
+    # HTTP --------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """Answer one ``/_emulator/...`` request."""
+        routes: dict[str, dict[str, Callable[[Request], Response]]] = {
+            "/health": {"GET": lambda r: json_response(200, {"status": "ok"})},
+            "/users": {"GET": self._http_get_user, "POST": self._http_add_user},
+            "/faults": {"POST": self._http_add_fault, "DELETE": self._http_clear_faults},
+            "/counters": {"GET": lambda r: json_response(200, self.counters())},
+            "/counters/reset": {"POST": self._http_reset_counters},
+            "/sessions": {"GET": self._http_sessions},
+            "/quota": {"GET": self._http_quota},
+            "/outbox": {"GET": self._http_outbox},
+            "/config": {"GET": self._http_get_config, "POST": self._http_configure},
+        }
+        handlers = routes.get(request.path[len(CONTROL_PREFIX) :].rstrip("/") or "/")
+        if handlers is None:
+            return error(404, "not found")
+        handler = handlers.get(request.method)
+        if handler is None:
+            return error(405, "method not allowed")
+        try:
+            return handler(request)
+        except (TypeError, ValueError) as exc:
+            return error(400, str(exc))
+
+    def _http_add_user(self, request: Request) -> Response:
+        """``POST /_emulator/users``: create an account."""
+        data = _body(request, _USER_FIELDS)
+        return json_response(201, self.add_user(data.pop("email", None), data.pop("password", None), **data))
+
+    def _http_get_user(self, request: Request) -> Response:
+        """``GET /_emulator/users?email=``: an account's record."""
+        record = self.user(request.query_value("email") or "")
+        return json_response(200, record) if record is not None else error(404, "no such user")
+
+    def _http_add_fault(self, request: Request) -> Response:
+        """``POST /_emulator/faults``: queue a fault."""
+        data = _body(request, _FAULT_FIELDS)
+        return json_response(201, self.inject_fault(data.pop("path", None), **data).describe())
+
+    def _http_clear_faults(self, request: Request) -> Response:
+        """``DELETE /_emulator/faults``: forget all faults."""
+        self.clear_faults()
+        return json_response(200, {})
+
+    def _http_reset_counters(self, request: Request) -> Response:
+        """``POST /_emulator/counters/reset``: zero the counters."""
+        self.reset_counters()
+        return json_response(200, {})
+
+    def _http_sessions(self, request: Request) -> Response:
+        """``GET /_emulator/sessions[?email=&include_cookies=true]``: live sessions."""
+        include = (request.query_value("include_cookies") or "").lower() in ("true", "1")
+        return json_response(200, self.live_sessions(request.query_value("email"), include_cookies=include))
+
+    def _http_quota(self, request: Request) -> Response:
+        """``GET /_emulator/quota?email=``: an account's quota."""
+        try:
+            return json_response(200, self.quota(request.query_value("email") or ""))
+        except LookupError:
+            return error(404, "no such user")
+
+    def _http_outbox(self, request: Request) -> Response:
+        """``GET /_emulator/outbox?email=``: reset codes sent."""
+        email = request.query_value("email")
+        if not email:
+            return error(400, "email is required")
+        return json_response(200, self.outbox(email))
+
+    def _http_get_config(self, request: Request) -> Response:
+        """``GET /_emulator/config``: the settings in force."""
+        with self.state.lock:
+            return json_response(200, self.state.config.public())
+
+    def _http_configure(self, request: Request) -> Response:
+        """``POST /_emulator/config``: change settings (not the clock)."""
+        data = _body(request, tuple(name for name in self.state.config.public()))
+        return json_response(200, self.configure(**data))
+
+
+def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON object body, refusing fields the operation does not take."""
+    data = request.json_object()
+    if data is None:
+        raise ValueError("body must be a JSON object")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+    return data
