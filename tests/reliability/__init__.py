@@ -1,0 +1,1 @@
+"""Reliability tests: the client's behaviour under network and HTTP faults."""
