@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 CONN_TYPE = "toggl"
 DEFAULT_CONN_ID = "toggl_default"
+AUTH_MODES = ("api_token", "basic", "session")
 
 
 def get_provider_info() -> dict[str, Any]:

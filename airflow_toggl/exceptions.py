@@ -113,6 +113,19 @@ class TogglResponseError(TogglAPIError):
     """A successful status with a body that is not what the endpoint returns (malformed JSON...)."""
 
 
+class TogglIdentityMismatchError(TogglError):
+    """The account behind some credentials is not the one expected; names the field and both values."""
+
+    def __init__(self, field: str, expected: Any, actual: Any) -> None:
+        super().__init__(f"Toggl identity mismatch on {field!r}: expected {expected!r}, got {actual!r}")
+        self.field = field
+        self.expected = expected
+        self.actual = actual
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"field": self.field, "expected": self.expected, "actual": self.actual}
+
+
 class TogglConnectionError(TogglError):
     """The request could not be completed on the network.
 
@@ -141,6 +154,7 @@ __all__ = [
     "TogglConfigError",
     "TogglConnectionError",
     "TogglError",
+    "TogglIdentityMismatchError",
     "TogglPlanError",
     "TogglQuotaExceededError",
     "TogglRateLimitError",

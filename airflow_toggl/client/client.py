@@ -7,6 +7,7 @@ passes Airflow's ``mask_secret``), and every message it writes or raises is free
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from enum import Enum
@@ -240,6 +241,7 @@ class TogglClient:
                 params=params,
                 timeout=self.config.timeout,
                 verify=self.config.verify,
+                allow_redirects=False,  # never carry credentials or a password body to another place
             )
         except requests.exceptions.RequestException as exc:
             raise self._connection_error(exc, label) from None
@@ -301,10 +303,7 @@ class TogglClient:
     ) -> TogglConnectionError:
         reason = connection_failure_reason(exc)
         if reason == "tls":
-            message = (
-                f"TLS verification failed for {label}: set the connection's 'verify' extra to the path of "
-                "a CA bundle that signs the server's certificate"
-            )
+            message = tls_failure_message(exc, label)
         else:
             message = f"Toggl {label} failed on the network ({reason}: {type(exc).__name__})"
         return TogglConnectionError(message, reason=reason)
@@ -314,7 +313,7 @@ class TogglClient:
     def _json(self, response: requests.Response, label: str) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TogglResponseError(
                 f"Toggl answered {label} with a body that is not JSON", response=response
             ) from None
@@ -344,7 +343,7 @@ class TogglClient:
 
     def _snippet(self, response: requests.Response) -> str:
         """A short, redacted excerpt of an error body, to say why without echoing any secret."""
-        text = (response.text or "").strip()
+        text = (response.content or b"").decode("utf-8", errors="replace").strip()
         if not text or "html" in response.headers.get("Content-Type", ""):
             return ""
         text = " ".join(text.split())[:_SNIPPET_LENGTH]
@@ -369,6 +368,40 @@ def _path_of(response: requests.Response) -> str:
     path = url.split("://", 1)[-1]
     path = "/" + path.split("/", 1)[1] if "/" in path else "/"
     return path.split("?", 1)[0]
+
+
+def _innermost_ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The ``ssl.SSLError`` at the root of a requests/urllib3 exception chain, if any."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    found: ssl.SSLError | None = None
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            found = current
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    return found
+
+
+def tls_failure_message(exc: BaseException, label: str) -> str:
+    """Say what the TLS layer refused; point at the ``verify`` extra when the certificate was the problem."""
+    cause = _innermost_ssl_error(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        detail = cause.verify_message or cause.reason or "certificate verification failed"
+        return (
+            f"TLS verification failed for {label} ({detail}): set the connection's 'verify' extra to the "
+            "path of a CA bundle that signs the server's certificate, and use a host name the certificate names"
+        )
+    detail = (cause.reason if cause is not None else None) or type(exc).__name__
+    return (
+        f"TLS handshake failed for {label} ({detail}); check the URL's scheme and port and the 'verify' extra"
+    )
 
 
 def connection_failure_reason(exc: BaseException) -> str:

@@ -91,6 +91,8 @@ def _number(value: object, field: str) -> float:
         raise TogglConfigError(field, "must be a number, not a boolean")
     try:
         number = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int (e.g. from JSON extras) too large for a float
+        raise TogglConfigError(field, "must be a finite number") from None
     except (TypeError, ValueError):
         raise TogglConfigError(field, "must be a number") from None
     if not math.isfinite(number):

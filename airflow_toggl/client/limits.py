@@ -48,7 +48,7 @@ def _parse_seconds(value: object) -> float | None:
         return None
     if not math.isfinite(seconds) or seconds < 0:
         return None
-    return seconds
+    return abs(seconds)  # "-0" parses as -0.0, which is not below zero but prints as "-0"
 
 
 class Pacer:

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from airflow_toggl.client.auth import SESSION_COOKIE_NAME
@@ -94,23 +93,13 @@ def session_from_set_cookie(set_cookie_headers: Iterable[str]) -> TogglSession |
 
 
 def _session_cookie_value(header: str) -> str | None:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except (CookieError, ValueError, TypeError):
-        return _fallback_cookie_value(header)
-    morsel = jar.get(SESSION_COOKIE_NAME)
-    if morsel is None:
-        return _fallback_cookie_value(header)
-    return morsel.value or None
-
-
-def _fallback_cookie_value(header: str) -> str | None:
-    # SimpleCookie is strict about attributes; the name=value pair is always first.
-    name, sep, rest = header.partition("=")
+    # RFC 6265 section 5.2: a Set-Cookie value sets one cookie, the name=value pair before the first
+    # ";". What follows are attributes, even those shaped like another cookie's name=value (which
+    # SimpleCookie, a parser of Cookie request headers, would read as further cookies).
+    name, sep, rest = header.partition(";")[0].partition("=")
     if not sep or name.strip() != SESSION_COOKIE_NAME:
         return None
-    value = rest.split(";", 1)[0].strip().strip('"')
+    value = rest.strip().strip('"')
     return value or None
 
 

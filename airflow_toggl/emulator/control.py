@@ -91,6 +91,32 @@ class Controller:
                 result.append(entry)
             return result
 
+    def issued_sessions(self, email: str | None = None) -> list[dict[str, Any]]:
+        """Every session ever issued (deleted and expired ones too), with its cookie value.
+
+        For leak checks, which must look for old cookies as well as the live one.
+        """
+        with self.state.lock:
+            now = self.state.now()
+            result = []
+            for jti, record in self.state.sessions.items():
+                user = self.state.users[record.user_id]
+                if email is not None and user.email.lower() != email.lower():
+                    continue
+                live = self.state.live_session(jti, now) is not None
+                result.append(
+                    {
+                        "jti": jti,
+                        "email": user.email,
+                        "user_id": user.id,
+                        "expires_at": record.expires_at,
+                        "deleted": record.deleted,
+                        "live": live,
+                        "cookie": record.cookie,
+                    }
+                )
+            return result
+
     def quota(self, email: str) -> dict[str, Any]:
         """The hourly quota of an account, without spending a request (``None`` values when off)."""
         with self.state.lock:

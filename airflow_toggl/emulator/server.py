@@ -452,6 +452,10 @@ class TogglEmulator:
         """Sessions that would still authenticate (of one email when given; with cookie values if asked)."""
         return self._control.live_sessions(email, include_cookies=include_cookies)
 
+    def issued_sessions(self, email: str | None = None) -> list[dict[str, Any]]:
+        """Every session ever issued (of one email when given), deleted or expired ones too, with cookies."""
+        return self._control.issued_sessions(email)
+
     def quota(self, email: str) -> dict[str, Any]:
         """An account's hourly quota (remaining, resets_in_secs, total) without spending a request."""
         return self._control.quota(email)

@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_toggl import CONN_TYPE, DEFAULT_CONN_ID
+from airflow_toggl import AUTH_MODES, CONN_TYPE, DEFAULT_CONN_ID
 from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError, TogglError
+from airflow_toggl.store import SessionStore, default_session_key
 
 if TYPE_CHECKING:
     from airflow_toggl.client.client import TogglClient
 
-AUTH_MODES = ("api_token", "basic", "session")
-SESSION_KEY_PREFIX = "toggl_session_secret__"
 KNOWN_EXTRAS = (
     "api_token",
     "auth_mode",
@@ -90,11 +89,6 @@ def _optional_text(value: Any, name: str) -> str | None:
     return value.strip() or None
 
 
-def default_session_key(conn_id: str) -> str:
-    """The Variable that holds a connection's rotated session; the word "secret" makes Airflow hide it."""
-    return f"{SESSION_KEY_PREFIX}{conn_id}"
-
-
 def validate_auth_mode(value: Any, name: str = "auth_mode") -> str | None:
     """``value`` if it is one of :data:`AUTH_MODES` (or empty), else a TogglConfigError naming ``name``."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -116,6 +110,8 @@ def settings_from_connection(
     if not isinstance(extras, Mapping):
         raise TogglConfigError("extra", "must be a JSON object")
     email = _optional_text(login, "login")
+    if password is not None and not isinstance(password, str):
+        raise TogglConfigError("password", "must be text")
     password = password or None
     api_token = _optional_text(_extra(extras, "api_token"), "api_token")
     mode = validate_auth_mode(auth_mode) or validate_auth_mode(_extra(extras, "auth_mode"), "auth_mode")
@@ -225,8 +221,6 @@ class TogglHook(BaseHook):
         """The session this hook authenticates with: the explicit cookie, else the stored one."""
         if self._session_cookie:
             return TogglSession.from_cookie(self._session_cookie)
-        from airflow_toggl.store import SessionStore
-
         stored = SessionStore(self.settings.session_key).load()
         if stored is None:
             raise TogglConfigError(

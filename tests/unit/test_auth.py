@@ -25,7 +25,9 @@ def test_basic_header_matches_the_documented_example() -> None:
 
 def test_api_token_uses_the_literal_password_api_token() -> None:
     request = ApiTokenAuth("1971800d4d82861d8f2c1651fea4d212")(_prepared(Cookie="stale=1"))
-    assert request.headers["Authorization"] == basic_authorization("1971800d4d82861d8f2c1651fea4d212", "api_token")
+    assert request.headers["Authorization"] == basic_authorization(
+        "1971800d4d82861d8f2c1651fea4d212", "api_token"
+    )
     assert "Cookie" not in request.headers
 
 

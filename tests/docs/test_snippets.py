@@ -1,0 +1,42 @@
+"""Every code sample in the docs is cut from a tested example DAG and is current."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sync_docs():
+    spec = importlib.util.spec_from_file_location("sync_docs", ROOT / "scripts" / "sync_docs.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docs_snippets_match_the_example_dags() -> None:
+    sync_docs = _sync_docs()
+    pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+    assert sync_docs.stale_pages(pages) == []
+
+
+def test_the_operator_guide_has_samples_for_every_marker() -> None:
+    text = (ROOT / "docs" / "operators.md").read_text()
+    for dag in (ROOT / "dags").glob("*.py"):
+        for line in dag.read_text().splitlines():
+            if line.strip().startswith("# [START "):
+                name = line.strip()[len("# [START ") : -1]
+                assert f"<!-- snippet: dags/{dag.name} {name} -->" in text, name
+
+
+def test_a_stale_sample_is_detected(tmp_path: Path) -> None:
+    sync_docs = _sync_docs()
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- snippet: dags/toggl_session_rotation.py howto_operator_toggl_rotate_session -->\n"
+        "```python\nold = True\n```\n"
+    )
+    assert sync_docs.stale_pages([page]) == [page]
