@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.doubles import MemoryVariables
+
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-toggl-tests-"))
 os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
@@ -86,3 +88,42 @@ def toggl_conn_env(toggl_emulator: Any, toggl_user: dict[str, Any]) -> Iterator[
         for name, value in env.items():
             patch.setenv(name, value)
         yield env
+
+
+@pytest.fixture
+def variables(monkeypatch: pytest.MonkeyPatch) -> MemoryVariables:
+    """Airflow's ``Variable`` backed by a dict for this test."""
+    from airflow.sdk import Variable
+    from airflow.sdk.definitions._internal.types import NOTSET
+
+    memory = MemoryVariables()
+
+    def get(cls: Any, key: str, default: Any = NOTSET, deserialize_json: bool = False) -> Any:
+        if key in memory.data:
+            return memory.data[key]
+        if default is NOTSET:
+            raise KeyError(key)
+        return default
+
+    def set_(
+        cls: Any, key: str, value: Any, description: str | None = None, serialize_json: bool = False
+    ) -> None:
+        memory.set(key, value)
+
+    def delete(cls: Any, key: str) -> None:
+        memory.delete(key)
+
+    monkeypatch.setattr(Variable, "get", classmethod(get))
+    monkeypatch.setattr(Variable, "set", classmethod(set_))
+    monkeypatch.setattr(Variable, "delete", classmethod(delete))
+    return memory
+
+
+@pytest.fixture
+def masked(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every value passed to ``airflow.sdk.log.mask_secret`` during the test."""
+    import airflow.sdk.log
+
+    seen: list[Any] = []
+    monkeypatch.setattr(airflow.sdk.log, "mask_secret", lambda secret, name=None: seen.append(secret))
+    return seen

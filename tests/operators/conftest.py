@@ -1,7 +1,6 @@
 """Fixtures for the operator, store, rotation and trigger tests.
 
-``variables`` replaces Airflow's Variable get/set/delete with a dict, so the real store adapter
-runs without a task context. ``FakeHook`` (in ``toggl_fakes``) is a scripted stand-in for
+``FakeHook`` (in ``toggl_fakes``) is a scripted stand-in for
 ``TogglHook`` used by the step-by-step tests; the emulator tests use the real hook over HTTP.
 """
 
@@ -11,46 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.operators.toggl_fakes import FakeHook, MemoryVariables
-
-
-@pytest.fixture
-def variables(monkeypatch: pytest.MonkeyPatch) -> MemoryVariables:
-    """Airflow's ``Variable`` backed by a dict for this test."""
-    from airflow.sdk import Variable
-    from airflow.sdk.definitions._internal.types import NOTSET
-
-    memory = MemoryVariables()
-
-    def get(cls: Any, key: str, default: Any = NOTSET, deserialize_json: bool = False) -> Any:
-        if key in memory.data:
-            return memory.data[key]
-        if default is NOTSET:
-            raise KeyError(key)
-        return default
-
-    def set_(
-        cls: Any, key: str, value: Any, description: str | None = None, serialize_json: bool = False
-    ) -> None:
-        memory.set(key, value)
-
-    def delete(cls: Any, key: str) -> None:
-        memory.delete(key)
-
-    monkeypatch.setattr(Variable, "get", classmethod(get))
-    monkeypatch.setattr(Variable, "set", classmethod(set_))
-    monkeypatch.setattr(Variable, "delete", classmethod(delete))
-    return memory
-
-
-@pytest.fixture
-def masked(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every value passed to ``airflow.sdk.log.mask_secret`` during the test."""
-    import airflow.sdk.log
-
-    seen: list[Any] = []
-    monkeypatch.setattr(airflow.sdk.log, "mask_secret", lambda secret, name=None: seen.append(secret))
-    return seen
+from tests.operators.toggl_fakes import FakeHook
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from airflow_toggl.exceptions import (
 from airflow_toggl.operators import toggl as ops
 from airflow_toggl.store import SessionStore
 from airflow_toggl.triggers.toggl import TogglQuotaResetTrigger
-from tests.operators.toggl_fakes import FakeHook, MemoryVariables, make_session
+from tests.doubles import MemoryVariables
+from tests.operators.toggl_fakes import FakeHook, make_session
 
 KEY = "toggl_session_secret__toggl_default"
 SECRET_WORDS = ("password", "token", "cookie", "secret", "code_value")

@@ -17,7 +17,7 @@ from airflow_toggl.exceptions import TogglAPIError, TogglAuthError, TogglIdentit
 from airflow_toggl.operators import toggl as ops
 from airflow_toggl.store import SessionStore
 from tests.conftest import toggl_connection
-from tests.operators.toggl_fakes import MemoryVariables
+from tests.doubles import MemoryVariables
 
 KEY = "toggl_session_secret__toggl_default"
 pytestmark = pytest.mark.timeout(60)

@@ -14,7 +14,8 @@ from airflow_toggl.rotation import (
     public_identity,
 )
 from airflow_toggl.store import SessionStore
-from tests.operators.toggl_fakes import NOW, FakeHook, MemoryVariables, make_session
+from tests.doubles import MemoryVariables
+from tests.operators.toggl_fakes import NOW, FakeHook, make_session
 
 KEY = "toggl_session_secret__toggl_default"
 WEEK = timedelta(days=7)

@@ -16,7 +16,8 @@ from airflow_toggl.store import (
     default_session_key,
     looks_sensitive,
 )
-from tests.operators.toggl_fakes import NOW, MemoryVariables, make_session
+from tests.doubles import MemoryVariables
+from tests.operators.toggl_fakes import NOW, make_session
 
 KEY = "toggl_session_secret__toggl_default"
 

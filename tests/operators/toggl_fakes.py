@@ -35,28 +35,6 @@ def make_session(expires_in: timedelta | None = timedelta(days=28), now: datetim
     return TogglSession.from_cookie(make_cookie(now + expires_in))
 
 
-class MemoryVariables:
-    """A dict standing in for the Airflow Variable table."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-        self.fail_set = 0
-        self.writes = 0
-
-    def get(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        if self.fail_set:
-            self.fail_set -= 1
-            raise RuntimeError("variable write refused")
-        self.writes += 1
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
-
-
 @dataclass
 class Settings:
     conn_id: str = "toggl_default"
