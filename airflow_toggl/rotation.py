@@ -151,23 +151,27 @@ class SessionRotator:
         return self.install(self.hook.create_session(), current)
 
     def install(self, new: TogglSession, current: StoredSession | None = None) -> RotationOutcome:
-        """Verify ``new``, store it, and retire ``current``: steps 3 to 6."""
+        """Verify ``new``, store it, and retire what the store held: steps 3 to 6."""
         try:
             user_id = self.verify(new)
         except BaseException:
             self.discard(new)
             raise
-        pending = (*current.stale, current.session) if current else ()
+        # Read again just before writing: a rotation that stored meanwhile is replaced, and its
+        # session joins the pending list instead of being overwritten and forgotten.
+        replaced = self.store.load() or current
+        pending = () if replaced is None else (*replaced.stale, replaced.session)
         try:
             written = self.store.save(new, user_id=user_id, stale=pending, created_at=self.clock())
         except BaseException:
-            self.discard(new)
+            if not self._store_holds(new):  # a write that landed before failing must not be undone
+                self.discard(new)
             raise
         winner = self.store.load()
         if winner is None or not winner.holds(new):
             return self._lost_race(new, winner)
         leftover = self.purge(written.stale)
-        previous_deleted = None if current is None else not _contains(leftover, current.session)
+        previous_deleted = None if replaced is None else not _contains(leftover, replaced.session)
         self._forget_deleted(written, leftover)
         return self._outcome(
             written, rotated=True, previous_deleted=previous_deleted, stale_pending=len(leftover)
@@ -227,11 +231,13 @@ class SessionRotator:
     def discard(self, session: TogglSession) -> bool:
         """Delete a session, best effort: True when it no longer works, False when that failed."""
         try:
-            self.hook.delete_session(session)
+            if self.hook.delete_session(session):
+                return True
+            # Refused (403): normally already gone; keep it listed if Toggl still accepts it.
+            return self.is_live is None or not self.is_live(session)
         except Exception as error:
             log.warning("Could not delete a Toggl session (%s: %s).", type(error).__name__, error)
             return False
-        return True
 
     def purge(self, sessions: Iterable[TogglSession]) -> tuple[TogglSession, ...]:
         """Delete old sessions (expired ones need nothing); return those whose deletion failed."""
@@ -255,6 +261,14 @@ class SessionRotator:
         return len(leftover)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _store_holds(self, session: TogglSession) -> bool:
+        """Whether the store now holds ``session`` (False when it cannot be read)."""
+        try:
+            latest = self.store.load()
+        except Exception:
+            return False
+        return latest is not None and latest.holds(session)
 
     def _forget_deleted(self, written: StoredSession, leftover: tuple[TogglSession, ...]) -> None:
         """Drop deleted sessions from the pending list, if the store still holds ``written``."""
