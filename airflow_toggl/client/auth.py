@@ -51,7 +51,7 @@ class ApiTokenAuth(TogglAuth):
         self._header = basic_authorization(self._token, API_TOKEN_PASSWORD)
 
     def secrets(self) -> tuple[str, ...]:
-        return (self._token,)
+        return (self._token, self._header.removeprefix("Basic "))
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers.pop("Cookie", None)
@@ -77,7 +77,7 @@ class EmailPasswordAuth(TogglAuth):
         self._header = basic_authorization(self.email, password)
 
     def secrets(self) -> tuple[str, ...]:
-        return (self._password,)
+        return (self._password, self._header.removeprefix("Basic "))
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers.pop("Cookie", None)

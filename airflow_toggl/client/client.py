@@ -7,6 +7,7 @@ passes Airflow's ``mask_secret``), and every message it writes or raises is free
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -37,6 +38,24 @@ from airflow_toggl.exceptions import (
 )
 
 log = logging.getLogger(__name__)
+
+_RESET_CODE_IN_PATH = re.compile(r"(/password_reset/confirm/)[^\s\"'?#]+")
+
+
+class _ResetCodeFilter(logging.Filter):
+    """Hides the password reset code, which Toggl takes in the URL path, from urllib3's log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/password_reset/confirm/" in message:
+            record.msg, record.args = _RESET_CODE_IN_PATH.sub(r"\1***", message), ()
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.connection"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, _ResetCodeFilter) for f in _logger.filters):
+        _logger.addFilter(_ResetCodeFilter())
 
 USER_AGENT = f"airflow-toggl/{__version__} python-requests/{requests.__version__}"
 _SNIPPET_LENGTH = 200
@@ -346,8 +365,8 @@ class TogglClient:
         text = (response.content or b"").decode("utf-8", errors="replace").strip()
         if not text or "html" in response.headers.get("Content-Type", ""):
             return ""
-        text = " ".join(text.split())[:_SNIPPET_LENGTH]
-        return ": " + self.redact(text)
+        # Redact before cutting: a secret crossing the cut would no longer match.
+        return ": " + self.redact(" ".join(text.split()))[:_SNIPPET_LENGTH]
 
     def redact(self, text: str) -> str:
         """``text`` with every secret this client has seen replaced by ``***``."""
