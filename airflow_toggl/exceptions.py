@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-try:  # Airflow 3: the Task SDK owns the base exception.
-    from airflow.sdk.exceptions import AirflowException as _AirflowException
-except ImportError:  # pragma: no cover - Airflow 3.0 keeps it in airflow.exceptions
-    from airflow.exceptions import AirflowException as _AirflowException
+from airflow.sdk.exceptions import AirflowException as _AirflowException
 
 if TYPE_CHECKING:
     import requests

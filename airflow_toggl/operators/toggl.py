@@ -13,9 +13,10 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import BaseOperator
 
 from airflow_toggl import AUTH_MODES, DEFAULT_CONN_ID
+from airflow_toggl._compat import conf
 from airflow_toggl.exceptions import TogglAuthError, TogglConfigError, TogglError, TogglQuotaExceededError
 from airflow_toggl.links.toggl import TogglProfileLink
 from airflow_toggl.triggers.toggl import DEFAULT_POLL_INTERVAL, TogglQuotaResetTrigger
@@ -425,9 +426,10 @@ class TogglConfirmPasswordResetOperator(_SessionStoreMixin, TogglBaseOperator):
     The new password is never an argument. By default it is the connection's password: update the
     connection (or the secret behind it) first, then confirm, and the two agree. Alternatively
     name an Airflow Variable holding it (its name must contain ``secret``, ``token`` or
-    ``password`` so Airflow hides it). The code is single-use and usually comes from the DAG run's
-    conf, e.g. ``code="{{ params.reset_code }}"``; once rendered it is masked in logs and in the
-    rendered-template view.
+    ``password`` so Airflow hides it). The code is single-use; read it from a Variable whose name
+    contains ``secret``, e.g. ``code="{{ var.value.toggl_password_reset_code_secret }}"``, rather
+    than from the run conf, which Airflow keeps in plain text. Once rendered it is masked in logs
+    and in the rendered-template view.
 
     The resulting session is verified against the connection's email (when it has one) and stored
     like a rotation; Toggl may invalidate earlier sessions, and the one the store held is deleted.

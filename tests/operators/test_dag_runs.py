@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import run_airflow, toggl_connection
 
 KEY = "toggl_session_secret__toggl_default"
+RESET_CODE_VARIABLE = "toggl_password_reset_code_secret"
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -106,7 +107,11 @@ def test_credentials_health_dag_fails_on_refused_credentials(airflow_db, toggl_e
 
 
 def test_password_reset_dags(airflow_db, toggl_emulator, toggl_user) -> None:
-    """Request a code, change the connection's password, confirm: Toggl and the connection agree."""
+    """Request a code, change the connection's password, confirm: Toggl and the connection agree.
+
+    The code goes in through the Variable the confirm DAG reads, set with the CLI as its docs say;
+    the DAG deletes it once used.
+    """
     env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(toggl_connection(toggl_emulator, toggl_user))}
     run_airflow("variables", "delete", KEY, env=env, check=False)
     dags_test("toggl_password_reset_request", env)
@@ -114,22 +119,35 @@ def test_password_reset_dags(airflow_db, toggl_emulator, toggl_user) -> None:
 
     changed = toggl_connection(toggl_emulator, {**toggl_user, "password": "pw-Changed-6m"})
     env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(changed)}
-    result = run_airflow(
-        "dags",
-        "test",
-        "toggl_password_reset_confirm",
-        "-c",
-        json.dumps({"reset_code": code}),
-        env=env,
-        timeout=180,
-    )
-    output = result.stdout + result.stderr
+    run_airflow("variables", "set", RESET_CODE_VARIABLE, code, env=env)
+    output = dags_test("toggl_password_reset_confirm", env)
     assert toggl_emulator.user(toggl_user["email"])["password"] == "pw-Changed-6m"
     session = stored(env)
     assert session is not None
     assert toggl_emulator.is_session_live(session["session_token"])
-    for secret in ("pw-Changed-6m", session["session_token"], toggl_user["api_token"]):
+    assert run_airflow("variables", "get", RESET_CODE_VARIABLE, env=env, check=False).returncode != 0
+    for secret in (code, "pw-Changed-6m", session["session_token"], toggl_user["api_token"]):
         assert secret not in output
+
+
+def test_password_reset_confirm_keeps_the_code_when_toggl_refuses_it(
+    airflow_db, toggl_emulator, toggl_user
+) -> None:
+    """A failed confirm leaves the Variable in place (and out of the console) for another try."""
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(toggl_connection(toggl_emulator, toggl_user))}
+    unknown = "c0de" * 8
+    run_airflow("variables", "set", RESET_CODE_VARIABLE, unknown, env=env)
+    try:
+        output = dags_test("toggl_password_reset_confirm", env, check=False)
+        assert "invalid or used password reset code" in output
+        assert "dag_id=toggl_password_reset_confirm," in output
+        assert "state=failed" in output
+        assert toggl_emulator.user(toggl_user["email"])["password"] == toggl_user["password"]
+        kept = run_airflow("variables", "get", RESET_CODE_VARIABLE, env=env)
+        assert kept.stdout.strip().splitlines()[-1] == unknown
+        assert unknown not in output
+    finally:
+        run_airflow("variables", "delete", RESET_CODE_VARIABLE, env=env, check=False)
 
 
 def test_api_token_reset_dag(airflow_env, toggl_emulator, toggl_user) -> None:

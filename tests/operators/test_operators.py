@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_toggl._compat import TaskDeferred
 from airflow_toggl.exceptions import (
     TogglAuthError,
     TogglConfigError,
@@ -483,3 +483,18 @@ def test_empty_rendered_reset_code_fails_before_any_request(
         operator.execute({})
     assert info.value.field == "code"
     assert not any(call.startswith("confirm_password_reset") for call in hook.calls)
+
+
+def test_reset_code_from_a_secret_variable_is_rendered_and_masked(
+    masked: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example DAG's template: Airflow's own Variable accessor, the code in a ``*secret*`` Variable."""
+    from airflow.sdk.execution_time.context import VariableAccessor
+
+    monkeypatch.setenv("AIRFLOW_VAR_TOGGL_PASSWORD_RESET_CODE_SECRET", "765432")
+    operator = ops.TogglConfirmPasswordResetOperator(
+        task_id="t", code="{{ var.value.toggl_password_reset_code_secret }}"
+    )
+    operator.render_template_fields({"var": {"value": VariableAccessor(deserialize_json=False)}})
+    assert operator.code == "765432"
+    assert "765432" in masked

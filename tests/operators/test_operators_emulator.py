@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_toggl._compat import TaskDeferred
 from airflow_toggl.exceptions import TogglAPIError, TogglAuthError, TogglIdentityMismatchError
 from airflow_toggl.operators import toggl as ops
 from airflow_toggl.store import SessionStore
