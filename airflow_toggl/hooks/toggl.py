@@ -17,6 +17,7 @@ from airflow.sdk import BaseHook
 from airflow_toggl import AUTH_MODES, CONN_TYPE, DEFAULT_CONN_ID
 from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError, TogglError
 from airflow_toggl.store import SessionStore, default_session_key
@@ -232,7 +233,12 @@ class TogglHook(BaseHook):
     # -- Toggl flows: each a thin call into the client ------------------------------------------
 
     def get_me(self, with_related_data: bool = False) -> dict[str, Any]:
-        """The authenticated user (``/me``). Counts against the 30-per-hour user quota."""
+        """The authenticated user (``/me``). Counts against the 30-per-hour user quota.
+
+        The answer holds two secrets, ``api_token`` and ``intercom_hash`` (registered with the
+        masker): do not return it from a task, where it would land in XCom; the identity
+        operators return only the non-secret fields.
+        """
         return self.get_conn().get_me(with_related_data=with_related_data)
 
     def is_logged_in(self) -> bool:
@@ -287,7 +293,7 @@ class TogglHook(BaseHook):
         return self.get_conn().reset_api_token()
 
     @property
-    def last_quota(self) -> Any:
+    def last_quota(self) -> Quota | None:
         """The quota headers of the latest response (``remaining``, ``resets_in``), if any."""
         return self.get_conn().last_quota
 
