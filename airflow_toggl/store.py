@@ -87,11 +87,13 @@ class AirflowVariables:
         Variable.delete(key)
 
 
-def _mask(cookie: str) -> None:
-    """Register a cookie with Airflow's masker so no log line can show it."""
+def mask(secret: str | None) -> None:
+    """Register a secret with Airflow's masker: the second line of defence, after never emitting it."""
+    if not secret:
+        return
     from airflow.sdk.log import mask_secret
 
-    mask_secret(cookie)
+    mask_secret(secret)
 
 
 def same_cookie(a: TogglSession, b: TogglSession) -> bool:
@@ -159,7 +161,7 @@ class SessionStore:
             return None
         stored = _decode(self.key, raw)
         for session in (stored.session, *stored.stale):
-            _mask(session.cookie)
+            mask(session.cookie)
         return stored
 
     def save(
@@ -176,7 +178,7 @@ class SessionStore:
         """
         pending = _dedupe(s for s in stale if not same_cookie(s, session))
         for item in (session, *pending):
-            _mask(item.cookie)
+            mask(item.cookie)
         stored = StoredSession(
             key=self.key,
             session=session,
@@ -288,5 +290,6 @@ __all__ = [
     "VariableBackend",
     "default_session_key",
     "looks_sensitive",
+    "mask",
     "same_cookie",
 ]

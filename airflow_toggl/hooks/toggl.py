@@ -21,6 +21,7 @@ from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError, TogglError
 from airflow_toggl.store import SessionStore, default_session_key
+from airflow_toggl.store import mask as _mask
 
 if TYPE_CHECKING:
     from airflow_toggl.client.client import TogglClient
@@ -39,15 +40,6 @@ KNOWN_EXTRAS = (
 )
 _CONFIG_EXTRAS = ("track_api_url", "accounts_api_url", "timeout", "max_retries", "max_quota_wait",
                   "requests_per_second", "verify")  # fmt: skip
-
-
-def _mask(secret: str | None) -> None:
-    """Register a secret with Airflow's masker: the second line of defence, after never emitting it."""
-    if not secret:
-        return
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(secret)
 
 
 @dataclass(frozen=True)
@@ -266,6 +258,11 @@ class TogglHook(BaseHook):
         """``/me`` as seen with ``session``'s cookie: whose session it is."""
         client = self.get_conn()
         return client.get_me(auth=client.session_auth(session))
+
+    def is_session_live(self, session: TogglSession) -> bool:
+        """Whether Toggl still accepts ``session`` (``/me/logged``, which spares the ``/me`` quota)."""
+        client = self.get_conn()
+        return client.is_logged_in(auth=client.session_auth(session))
 
     def signup(
         self, email: str, password: str, display_name: str, timezone: str = "UTC"

@@ -182,10 +182,8 @@ class _SessionStoreMixin:
         return SessionRotator(self.hook, self.store, **kwargs)
 
     def session_is_live(self, session: TogglSession) -> bool:
-        """Whether Toggl accepts ``session`` (``/me/logged``, which spares the ``/me`` quota)."""
-        from airflow_toggl.hooks.toggl import TogglHook
-
-        return TogglHook(self.toggl_conn_id, session_cookie=session.cookie).is_logged_in()
+        """Whether Toggl accepts ``session``, over this operator's hook (one HTTP session)."""
+        return self.hook.is_session_live(session)
 
 
 class TogglIdentityCheckOperator(TogglBaseOperator):

@@ -129,3 +129,12 @@ def test_missing_credentials_fail_before_any_request(toggl_emulator, monkeypatch
         TogglHook().get_me()
     assert info.value.field == "api_token"
     assert toggl_emulator.counters()["requests"] == {}
+
+
+def test_is_session_live_uses_the_hooks_own_connection(toggl_conn_env, toggl_emulator) -> None:
+    hook = TogglHook()
+    session = hook.create_session()
+    assert hook.is_session_live(session) is True
+    assert hook.delete_session(session) is True
+    assert hook.is_session_live(session) is False
+    assert toggl_emulator.counters()["connections"] == 1

@@ -347,22 +347,12 @@ def test_rotate_session_operator(hook: AccountHook, variables: MemoryVariables) 
     assert_no_secret([first, second], hook)
 
 
-def test_rotate_checks_liveness_with_a_session_hook(
-    hook: AccountHook, variables: MemoryVariables, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rotate_checks_liveness_of_the_stored_session(hook: AccountHook, variables: MemoryVariables) -> None:
     current = live_session(20)
     hook.live.add(current.cookie)
+    hook.logged_out.add(current.cookie)  # /me/logged refuses it: rotate although it has 20 days left
     SessionStore(KEY).save(current, user_id=42)
-    asked: list[str] = []
-
-    class SessionHook:
-        def __init__(self, conn_id: str, *, session_cookie: str) -> None:
-            asked.append(session_cookie)
-
-        def is_logged_in(self) -> bool:
-            return False
-
-    monkeypatch.setattr("airflow_toggl.hooks.toggl.TogglHook", SessionHook)
+    asked = hook.liveness_checks
     result = with_hook(ops.TogglRotateSessionOperator(task_id="t"), hook).execute({})
     assert asked == [current.cookie]
     assert result["rotated"] is True

@@ -61,6 +61,9 @@ class FakeHook:
     deleted: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     logged_in: bool = True
+    logged_out: set[str] = field(default_factory=set)
+    """Cookies ``/me/logged`` refuses although they can still be deleted."""
+    liveness_checks: list[str] = field(default_factory=list)
     new_expires_in: timedelta = timedelta(days=28)
     now: datetime = NOW
 
@@ -95,6 +98,11 @@ class FakeHook:
     def get_me(self, with_related_data: bool = False) -> dict[str, Any]:
         self._maybe_fail("get_me")
         return dict(self.user)
+
+    def is_session_live(self, session: TogglSession) -> bool:
+        self._maybe_fail("is_session_live")
+        self.liveness_checks.append(session.cookie)
+        return session.cookie in self.live and session.cookie not in self.logged_out
 
     def is_logged_in(self) -> bool:
         self._maybe_fail("is_logged_in")
