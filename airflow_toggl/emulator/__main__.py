@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from airflow_toggl.emulator.config import COOKIE_STYLES, DEFAULT_SESSION_TTL
+from airflow_toggl.emulator.config import COOKIE_STYLES, DEFAULT_SESSION_TTL, RATE_LIMIT_KEYS
 
 
 def is_loopback(host: str) -> bool:
@@ -74,6 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate-limit-rps", type=float, default=None)
     parser.add_argument("--rate-limit-burst", type=int, default=1)
     parser.add_argument("--rate-limit-retry-after", type=_retry_after, default=None)
+    parser.add_argument(
+        "--rate-limit-key",
+        choices=RATE_LIMIT_KEYS,
+        default="account",
+        help="one bucket per account (every credential of it together) or per credential",
+    )
+    parser.add_argument(
+        "--rate-limit-strict",
+        action="store_true",
+        help="admit exactly one request per second, no burst (sets the bucket to 1 req/s, burst 1)",
+    )
     parser.add_argument("--quota-limit", type=int, default=None)
     parser.add_argument("--quota-window", type=float, default=3600.0, help="seconds")
     parser.add_argument("--ready-file", help="write {url, ca_bundle, pid} as JSON here once listening")
@@ -110,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limit_rps=args.rate_limit_rps,
             rate_limit_burst=args.rate_limit_burst,
             rate_limit_retry_after=args.rate_limit_retry_after,
+            rate_limit_key=args.rate_limit_key,
+            rate_limit_strict=args.rate_limit_strict,
             quota_limit=args.quota_limit,
             quota_window=args.quota_window,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import math
 import re
@@ -173,14 +174,15 @@ class TogglApp:
         return self.routes.get(path)
 
     def _rate_limit(self, request: Request, credential: Credential) -> Response | None:
-        """The leaky bucket per (account or anonymous, client IP); a 429 when it overflows."""
+        """The leaky bucket per (identity, client IP); a 429 when it overflows."""
         config = self.state.config
-        if config.rate_limit_rps is None:
+        settings = config.bucket()
+        if settings is None:
             return None
-        identity: tuple[Any, ...] = ("user", credential.user.id) if credential.user else ("anonymous",)
+        rps, capacity, tolerance = settings
         now = self.state.now()
-        bucket = self.state.bucket((*identity, request.client_ip))
-        wait = bucket.offer(now, config.rate_limit_rps, config.rate_limit_burst)
+        bucket = self.state.bucket((*self._bucket_identity(request, credential), request.client_ip))
+        wait = bucket.offer(now, rps, capacity, tolerance)
         if wait is None:
             return None
         self.state.counters.rate_limited += 1
@@ -190,6 +192,21 @@ class TogglApp:
         if retry_after == "http-date":
             return too_many_requests(http_date(now + max(1, math.ceil(wait))))
         return too_many_requests(str(math.ceil(float(retry_after))))
+
+    def _bucket_identity(self, request: Request, credential: Credential) -> tuple[str, ...]:
+        """Whom a bucket counts: the proved account, or the credential exactly as sent.
+
+        Per account, every credential of one account (token, password, each session cookie)
+        shares a bucket and unproved requests share an anonymous one. Per credential, each
+        distinct Authorization header or session cookie has its own bucket, valid or not. The
+        credential is kept only as a digest.
+        """
+        if self.state.config.rate_limit_key == "account":
+            return ("account", str(credential.user.id)) if credential.user else ("anonymous",)
+        sent = request.authorization if request.authorization is not None else request.session_cookie()
+        if sent is None:
+            return ("anonymous",)
+        return ("credential", hashlib.sha256(sent.encode("utf-8", "surrogateescape")).hexdigest())
 
     def _metered(self, request: Request, credential: Credential, handler: Handler) -> Response:
         """Apply the hourly quota to an authenticated Track request and add its headers."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 COOKIE_STYLES = ("standard", "no-eyj")
+# What one leaky bucket counts: every credential of an account together, or each credential alone.
+RATE_LIMIT_KEYS = ("account", "credential")
 DEFAULT_SESSION_TTL = 28 * 24 * 3600
 # Options that may change while the emulator runs (everything but host, port and TLS).
 OPTION_NAMES = (
@@ -21,6 +23,8 @@ OPTION_NAMES = (
     "rate_limit_rps",
     "rate_limit_burst",
     "rate_limit_retry_after",
+    "rate_limit_key",
+    "rate_limit_strict",
     "quota_limit",
     "quota_window",
     "clock",
@@ -45,6 +49,9 @@ def _integer(name: str, value: Any, *, minimum: int) -> int:
     return int(value)
 
 
+_STRICT_FIELDS = ("rate_limit_strict", "rate_limit_rps", "rate_limit_burst")
+
+
 @dataclass
 class EmulatorConfig:
     """Validated emulator behaviour; ``None`` turns a limit off."""
@@ -54,6 +61,8 @@ class EmulatorConfig:
     rate_limit_rps: float | None = None
     rate_limit_burst: int = 1
     rate_limit_retry_after: float | str | None = None
+    rate_limit_key: str = "account"
+    rate_limit_strict: bool = False
     quota_limit: int | None = None
     quota_window: float = 3600.0
     clock: Callable[[], float] = field(default=time.time)
@@ -68,6 +77,12 @@ class EmulatorConfig:
         if unknown:
             raise ValueError(f"unknown emulator option(s): {', '.join(unknown)}")
         checked = {name: self._check(name, value) for name, value in options.items()}
+        strict, rps, burst = (checked.get(name, getattr(self, name, None)) for name in _STRICT_FIELDS)
+        if strict and (rps not in (None, 1.0) or burst != 1):
+            raise ValueError(
+                "rate_limit_strict admits exactly one request per second with no burst: "
+                "leave rate_limit_rps unset (or 1) and rate_limit_burst at 1"
+            )
         for name, value in checked.items():
             setattr(self, name, value)
 
@@ -88,6 +103,14 @@ class EmulatorConfig:
             if value is None or value == "http-date":
                 return value
             return _number(name, value, minimum=0)
+        if name == "rate_limit_key":
+            if value not in RATE_LIMIT_KEYS:
+                raise ValueError(f"rate_limit_key must be one of {', '.join(RATE_LIMIT_KEYS)}")
+            return value
+        if name == "rate_limit_strict":
+            if not isinstance(value, bool):
+                raise ValueError("rate_limit_strict must be true or false")
+            return value
         if name == "quota_limit":
             return None if value is None else _integer(name, value, minimum=0)
         if name == "quota_window":
@@ -95,6 +118,17 @@ class EmulatorConfig:
         if not callable(value):
             raise ValueError("clock must be callable")
         return value
+
+    def bucket(self) -> tuple[float, int, float] | None:
+        """The leaky bucket in force as (requests per second, capacity, tolerance); ``None`` when off.
+
+        Strict mode admits one request per second with no burst and no rounding tolerance.
+        """
+        if self.rate_limit_strict:
+            return 1.0, 1, 0.0
+        if self.rate_limit_rps is None:
+            return None
+        return self.rate_limit_rps, self.rate_limit_burst, 1e-9
 
     def public(self) -> dict[str, Any]:
         """The settings as JSON-ready data (the clock is left out)."""

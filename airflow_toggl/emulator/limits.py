@@ -18,12 +18,16 @@ class LeakyBucket:
     level: float = 0.0
     updated: float = 0.0
 
-    def offer(self, now: float, rps: float, capacity: int) -> float | None:
-        """Admit one request (``None``) or return the seconds until one more would fit."""
+    def offer(self, now: float, rps: float, capacity: int, tolerance: float = 1e-9) -> float | None:
+        """Admit one request (``None``) or return the seconds until one more would fit.
+
+        ``tolerance`` forgives float rounding; with none, a capacity of one admits a request only
+        when a full ``1 / rps`` has passed since the last admitted one.
+        """
         elapsed = max(0.0, now - self.updated)
         self.level = max(0.0, self.level - elapsed * rps)
         self.updated = now
-        if self.level + 1.0 <= capacity + 1e-9:
+        if self.level + 1.0 <= capacity + tolerance:
             self.level += 1.0
             return None
         return (self.level + 1.0 - capacity) / rps

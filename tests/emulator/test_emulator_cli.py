@@ -48,6 +48,9 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
         "5",
         "--cookie-style",
         "no-eyj",
+        "--rate-limit-strict",
+        "--rate-limit-key",
+        "credential",
     )
     try:
         assert info["pid"] == process.pid
@@ -56,6 +59,8 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
         assert response.status_code == 200
         assert response.json()["email"] == "cli@example.com"
         assert response.headers["X-Toggl-Quota-Remaining"] == "4"
+        config = requests.get(f"{info['url']}/_emulator/config", timeout=5).json()
+        assert (config["rate_limit_strict"], config["rate_limit_key"]) == (True, "credential")
         created = requests.post(
             f"{info['url']}/api/sessions",
             json={"email": "cli@example.com", "password": "hunter2-pass"},

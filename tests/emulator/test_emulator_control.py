@@ -103,6 +103,11 @@ def test_config(em: TogglEmulator, alice: dict[str, Any], control: Callable[...,
     assert control("GET", "config").json()["session_ttl"] == 60
     me = requests.get(f"{em.url}/api/v9/me", auth=(alice["api_token"], "api_token"), timeout=5)
     assert me.headers["X-Toggl-Quota-Remaining"] == "1"
+    strict = control("POST", "config", json={"rate_limit_strict": True, "rate_limit_key": "credential"})
+    assert strict.status_code == 200
+    assert (strict.json()["rate_limit_strict"], strict.json()["rate_limit_key"]) == (True, "credential")
+    assert control("POST", "config", json={"rate_limit_rps": 3}).status_code == 400
+    assert control("POST", "config", json={"rate_limit_key": "ip"}).status_code == 400
     assert control("POST", "config", json={"quota_limit": -5}).status_code == 400
     assert control("POST", "config", json={"clock": 1}).status_code == 400
     assert control("POST", "config", data=b"[1]").status_code == 400

@@ -13,7 +13,7 @@ import requests
 from airflow_toggl.emulator import TogglEmulator
 from airflow_toggl.emulator.limits import LeakyBucket, QuotaWindow
 
-from .helpers import PASSWORD, FakeClock
+from .helpers import PASSWORD, FakeClock, with_cookie
 
 Factory = Callable[..., TogglEmulator]
 
@@ -26,7 +26,7 @@ def token_auth(user: dict[str, Any]) -> tuple[str, str]:
 
 
 def test_bucket_overflow_is_429_with_an_html_body(toggl_emulator_factory: Factory, clock: FakeClock) -> None:
-    em = toggl_emulator_factory(rate_limit_rps=1.0, clock=clock)
+    em = toggl_emulator_factory(rate_limit_strict=True, clock=clock)
     user = em.add_user("alice@example.com", PASSWORD)
     with requests.Session() as http:
         assert http.get(f"{em.url}/api/v9/me/logged", auth=token_auth(user)).status_code == 200
@@ -72,8 +72,8 @@ def test_retry_after_as_an_http_date(toggl_emulator_factory: Factory, clock: Fak
     assert parsedate_to_datetime(header).timestamp() == clock.now + 2
 
 
-def test_buckets_are_per_user(toggl_emulator_factory: Factory, clock: FakeClock) -> None:
-    em = toggl_emulator_factory(rate_limit_rps=1.0, clock=clock)
+def test_buckets_are_per_account_by_default(toggl_emulator_factory: Factory, clock: FakeClock) -> None:
+    em = toggl_emulator_factory(rate_limit_strict=True, clock=clock)
     alice = em.add_user("alice@example.com", PASSWORD)
     bob = em.add_user("bob@example.com", PASSWORD)
     assert requests.get(f"{em.url}/api/v9/me", auth=token_auth(alice), timeout=5).status_code == 200
@@ -88,8 +88,113 @@ def test_buckets_are_per_user(toggl_emulator_factory: Factory, clock: FakeClock)
     assert requests.get(f"{em.url}/api/v9/me", timeout=5).status_code == 429
 
 
+def logged(em: TogglEmulator, auth: Any = None, cookie: str | None = None) -> int:
+    """Status of one ``GET /me/logged`` with the given credential."""
+    headers = with_cookie(cookie) if cookie is not None else {}
+    return requests.get(f"{em.url}/api/v9/me/logged", auth=auth, headers=headers, timeout=5).status_code
+
+
+def test_strict_mode_admits_one_request_per_full_second(
+    toggl_emulator_factory: Factory, clock: FakeClock
+) -> None:
+    em = toggl_emulator_factory(rate_limit_strict=True, clock=clock)
+    user = em.add_user("alice@example.com", PASSWORD)
+    assert logged(em, token_auth(user)) == 200
+    clock.advance(0.999_999)
+    assert logged(em, token_auth(user)) == 429
+    clock.advance(0.000_001)  # one full second after the last admitted request
+    assert logged(em, token_auth(user)) == 200
+    statuses = []
+    for _ in range(10):  # half-second spacing: every other request fits
+        clock.advance(0.5)
+        statuses.append(logged(em, token_auth(user)))
+    assert statuses == [429, 200] * 5
+
+
+def test_strict_mode_allows_no_burst_even_after_idling(
+    toggl_emulator_factory: Factory, clock: FakeClock
+) -> None:
+    em = toggl_emulator_factory(rate_limit_strict=True, clock=clock)
+    user = em.add_user("alice@example.com", PASSWORD)
+    clock.advance(3600)
+    assert [logged(em, token_auth(user)) for _ in range(3)] == [200, 429, 429]
+    assert em.configure()["rate_limit_strict"] is True
+
+
+def test_strict_mode_overrides_the_rate_and_burst_in_force(
+    toggl_emulator_factory: Factory, clock: FakeClock
+) -> None:
+    em = toggl_emulator_factory(rate_limit_rps=None, clock=clock)
+    em.configure(rate_limit_strict=True)
+    assert [logged(em) for _ in range(2)] == [403, 429]
+    em.configure(rate_limit_strict=False)
+    assert logged(em) == 403  # back to the settings in force before: no limit
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"rate_limit_strict": True, "rate_limit_rps": 2.0},
+        {"rate_limit_strict": True, "rate_limit_burst": 3},
+        {"rate_limit_strict": "yes"},
+        {"rate_limit_key": "user"},
+    ],
+)
+def test_strict_mode_and_bucket_key_are_validated(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        TogglEmulator(**options)
+
+
+def test_strict_mode_refuses_a_later_rate_change(em: TogglEmulator) -> None:
+    em.configure(rate_limit_strict=True)
+    with pytest.raises(ValueError, match="rate_limit_strict"):
+        em.configure(rate_limit_rps=5.0)
+    assert em.configure(rate_limit_strict=False, rate_limit_rps=5.0)["rate_limit_rps"] == 5.0
+
+
+def test_per_credential_buckets(toggl_emulator_factory: Factory, clock: FakeClock) -> None:
+    em = toggl_emulator_factory(rate_limit_strict=True, rate_limit_key="credential", clock=clock)
+    alice = em.add_user("alice@example.com", PASSWORD)
+    first, second = em.issue_session("alice@example.com"), em.issue_session("alice@example.com")
+    # Each credential of one account has its own bucket...
+    assert logged(em, token_auth(alice)) == 200
+    assert logged(em, ("alice@example.com", PASSWORD)) == 200
+    assert logged(em, cookie=first) == 200
+    assert logged(em, cookie=second) == 200
+    # ...and each is still limited on its own.
+    assert logged(em, token_auth(alice)) == 429
+    assert logged(em, cookie=first) == 429
+    # A wrong credential is counted too, apart from the right ones and from no credential.
+    assert logged(em, ("alice@example.com", "wrong")) == 403
+    assert logged(em, ("alice@example.com", "wrong")) == 429
+    assert logged(em) == 403
+    assert em.counters()["rate_limited"] == 3
+
+
+def test_per_account_buckets_join_every_credential_of_an_account(
+    toggl_emulator_factory: Factory, clock: FakeClock
+) -> None:
+    em = toggl_emulator_factory(rate_limit_strict=True, rate_limit_key="account", clock=clock)
+    em.add_user("alice@example.com", PASSWORD)
+    old, new = em.issue_session("alice@example.com"), em.issue_session("alice@example.com")
+    # A rotation's verify (new cookie) then delete (old cookie), back to back: one bucket.
+    assert logged(em, cookie=new) == 200
+    assert requests.delete(f"{em.url}/api/sessions", headers=with_cookie(old), timeout=5).status_code == 429
+    clock.advance(1.0)
+    assert requests.delete(f"{em.url}/api/sessions", headers=with_cookie(old), timeout=5).status_code == 200
+
+
+def test_bucket_key_can_change_while_running(toggl_emulator_factory: Factory, clock: FakeClock) -> None:
+    em = toggl_emulator_factory(rate_limit_strict=True, clock=clock)
+    alice = em.add_user("alice@example.com", PASSWORD)
+    assert logged(em, token_auth(alice)) == 200
+    assert logged(em, ("alice@example.com", PASSWORD)) == 429
+    assert em.configure(rate_limit_key="credential")["rate_limit_key"] == "credential"
+    assert logged(em, ("alice@example.com", PASSWORD)) == 200
+
+
 def test_a_rate_limited_request_does_nothing_else(toggl_emulator_factory: Factory, clock: FakeClock) -> None:
-    em = toggl_emulator_factory(rate_limit_rps=1.0, quota_limit=5, clock=clock)
+    em = toggl_emulator_factory(rate_limit_strict=True, quota_limit=5, clock=clock)
     user = em.add_user("alice@example.com", PASSWORD)
     requests.get(f"{em.url}/api/v9/me", auth=token_auth(user), timeout=5)
     assert (
