@@ -31,22 +31,31 @@ OPTION_NAMES = (
 )
 
 
-def _number(name: str, value: Any, *, minimum: float, strict: bool = False) -> float:
-    """Return ``value`` as a finite float not below ``minimum`` (above it when ``strict``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+_YEAR = 365 * 24 * 3600
+# Bounds of the numeric options: (kind, lowest, highest, whether the lowest itself is excluded).
+# Past them a value is refused, so no later request can overflow a date or a sleep.
+NUMERIC_BOUNDS: dict[str, tuple[type, float, float, bool]] = {
+    "session_ttl": (int, 0, 10 * _YEAR, False),
+    "rate_limit_rps": (float, 0.001, 1_000_000, False),
+    "rate_limit_burst": (int, 1, 1_000_000, False),
+    "rate_limit_retry_after": (float, 0, _YEAR, False),
+    "quota_limit": (int, 0, 1_000_000, False),
+    "quota_window": (float, 0, _YEAR, True),
+}
+
+
+def bounded_number(name: str, value: Any, kind: type, lowest: float, highest: float, open_low: bool) -> Any:
+    """``value`` as a finite ``kind`` (int or float) within the bounds, else a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a finite number")
-    if value < minimum or (strict and value == minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}")
-    return float(value)
-
-
-def _integer(name: str, value: Any, *, minimum: int) -> int:
-    """Return ``value`` as an int not below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if isinstance(value, float) and not math.isfinite(value):  # ints of any size compare exactly
+        raise ValueError(f"{name} must be a finite number")
+    if kind is int and value != int(value):
         raise ValueError(f"{name} must be an integer")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}")
-    return int(value)
+    if value < lowest or value > highest or (open_low and value == lowest):
+        low = f"{'above' if open_low else 'from'} {lowest:g}"
+        raise ValueError(f"{name} must be {low} to {highest:g}")
+    return kind(value)
 
 
 _STRICT_FIELDS = ("rate_limit_strict", "rate_limit_rps", "rate_limit_burst")
@@ -93,16 +102,12 @@ class EmulatorConfig:
             if value not in COOKIE_STYLES:
                 raise ValueError(f"cookie_style must be one of {', '.join(COOKIE_STYLES)}")
             return value
-        if name == "session_ttl":
-            return _integer(name, value, minimum=0)
-        if name == "rate_limit_rps":
-            return None if value is None else _number(name, value, minimum=0, strict=True)
-        if name == "rate_limit_burst":
-            return _integer(name, value, minimum=1)
-        if name == "rate_limit_retry_after":
-            if value is None or value == "http-date":
-                return value
-            return _number(name, value, minimum=0)
+        if name in ("rate_limit_rps", "rate_limit_retry_after", "quota_limit") and value is None:
+            return None
+        if name == "rate_limit_retry_after" and value == "http-date":
+            return value
+        if name in NUMERIC_BOUNDS:
+            return bounded_number(name, value, *NUMERIC_BOUNDS[name])
         if name == "rate_limit_key":
             if value not in RATE_LIMIT_KEYS:
                 raise ValueError(f"rate_limit_key must be one of {', '.join(RATE_LIMIT_KEYS)}")
@@ -111,10 +116,6 @@ class EmulatorConfig:
             if not isinstance(value, bool):
                 raise ValueError("rate_limit_strict must be true or false")
             return value
-        if name == "quota_limit":
-            return None if value is None else _integer(name, value, minimum=0)
-        if name == "quota_window":
-            return _number(name, value, minimum=0, strict=True)
         if not callable(value):
             raise ValueError("clock must be callable")
         return value

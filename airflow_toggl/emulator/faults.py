@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from airflow_toggl.emulator.config import bounded_number
 from airflow_toggl.emulator.responses import JSON_TYPE, Response, body_bytes, error
 
 FAULT_ACTIONS = ("status", "drop", "drop_mid_response", "truncate", "malformed_json", "delay")
 MALFORMED_JSON = b'{"id": 1, "email": "broken@example.com", "fullname": '
+MAX_FAULT_DELAY = 3600.0
 _TRUNCATED_BODY = b'{"message": "this body is cut short by an injected fault"}'
 
 
@@ -71,8 +73,7 @@ def make_fault(
         raise ValueError("status must be an integer")
     if status is not None and not 100 <= status <= 599:
         raise ValueError("status must be between 100 and 599")
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
-        raise ValueError("delay must be a non-negative number")
+    delay = bounded_number("delay", delay, float, 0, MAX_FAULT_DELAY, False)
     return Fault(
         path=path.split("?", 1)[0],
         action=action,

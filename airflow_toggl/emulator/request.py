@@ -10,6 +10,19 @@ from urllib.parse import parse_qs
 SESSION_COOKIE = "__Secure-accounts-session"
 
 
+def _refuse_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON; Python's parser would accept them."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse JSON from a client; anything unparseable, too deeply nested included, is a ``ValueError``."""
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 @dataclass(frozen=True)
 class Request:
     """Method, path (no query), query, the two credential headers, body and client address."""
@@ -68,7 +81,7 @@ class Request:
         if not self.body.strip():
             return {}
         try:
-            data = json.loads(self.body)
+            data = parse_json(self.body)
         except (ValueError, UnicodeDecodeError):
             return None
         return data if isinstance(data, dict) else None

@@ -36,10 +36,10 @@ from airflow_toggl.emulator.responses import Response, error
 from airflow_toggl.emulator.state import EmulatorState
 from airflow_toggl.emulator.tls import generate_certificates, server_context
 from airflow_toggl.emulator.tokens import SessionSigner
+from airflow_toggl.emulator.wire import BodyError, read_body
 
 log = logging.getLogger(__name__)
 
-_MAX_BODY = 1 << 20
 _HANDSHAKE_TIMEOUT = 10.0
 # Reset codes travel in the path; they are secrets and stay out of logs.
 _SECRET_PATH = re.compile(r"(/password_reset/confirm/)[^\s?]+")
@@ -74,12 +74,25 @@ class _Engine:
     def handle(self, request: Request) -> Response:
         """Answer a request through the emulated services."""
         with self.state.lock:
-            return self.app.handle(request)
+            return _answer(self.app.handle, request)
+
+    def control(self, request: Request) -> Response:
+        """Answer a ``/_emulator/`` request."""
+        return _answer(self.controller.handle, request)
 
     def responded(self, request: Request, status: int) -> None:
         """Count a complete response."""
         with self.state.lock:
             self.state.counters.responses[f"{request.key} {status}"] += 1
+
+
+def _answer(handler: Callable[[Request], Response], request: Request) -> Response:
+    """The handler's answer, or a 500 if it fails: an emulator bug must not look like a dropped connection."""
+    try:
+        return handler(request)
+    except Exception:
+        log.debug("error while answering %s", _redact(request.key), exc_info=True)
+        return error(500, "internal emulator error")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -110,10 +123,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         """Read the request, apply any fault, answer."""
         try:
-            body = self._read_body()
-        except ValueError:
+            body = read_body(self.rfile, self.headers)
+        except BodyError as exc:
             self.close_connection = True
-            self._send(None, error(400, "unreadable request body"))
+            self._send(None, error(exc.status, str(exc)))
             return
         request = Request.build(
             self.command,
@@ -125,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         engine = self.server.engine
         if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
-            self._send(None, engine.controller.handle(request))
+            self._send(None, engine.control(request))
             return
         fault = engine.begin(request, not self._connection_counted)
         self._connection_counted = True
@@ -139,27 +152,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._fault(request, fault, response)
             return
         self._send(request, response)
-
-    def _read_body(self) -> bytes:
-        """The request body, by Content-Length or chunked encoding."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024).strip():
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > _MAX_BODY:
-                    raise ValueError("body too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0 or length > _MAX_BODY:
-            raise ValueError("bad Content-Length")
-        return self.rfile.read(length) if length else b""
 
     def _send(self, request: Request | None, response: Response) -> None:
         """Write a complete response (always with Content-Length, so keep-alive works)."""

@@ -15,6 +15,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from airflow_toggl.emulator.request import parse_json
+
 ISSUER = "https://accounts.toggl.com"
 AUDIENCE = "track"
 # The accounts service backdates nbf so small clock skews do not reject a fresh cookie.
@@ -95,10 +97,10 @@ class SessionSigner:
         if len(parts) != 3:
             return None
         try:
-            header = json.loads(b64url_decode(parts[0]))
             signature = b64url_decode(parts[2])
             self._public.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
-            claims = json.loads(b64url_decode(parts[1]))
+            header = parse_json(b64url_decode(parts[0]))
+            claims = parse_json(b64url_decode(parts[1]))
         except (ValueError, UnicodeError, binascii.Error, InvalidSignature):
             return None
         if not isinstance(header, dict) or header.get("alg") != "EdDSA" or header.get("kid") != self.kid:
