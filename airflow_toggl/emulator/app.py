@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_toggl.emulator.data import REPORTS_PREFIX, WorkspaceData
 from airflow_toggl.emulator.request import SESSION_COOKIE, Request
 from airflow_toggl.emulator.responses import (
     Response,
@@ -30,6 +31,7 @@ from airflow_toggl.emulator.state import EmulatorState, SessionRecord, User, iso
 from airflow_toggl.emulator.tokens import SessionSigner
 
 TRACK_PREFIX = "/api/v9/"
+METERED_PREFIXES = (TRACK_PREFIX, REPORTS_PREFIX)  # authenticated and metered: Track v9 and Reports v3
 UNMETERED_PATH = "/api/v9/me/logged"
 RESET_CONFIRM_PREFIX = "/api/me/password_reset/confirm/"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
@@ -59,6 +61,7 @@ class TogglApp:
         """Bind the routes to ``state`` and the session ``signer``."""
         self.state = state
         self.signer = signer
+        self.data = WorkspaceData(state)
         self.routes: dict[str, dict[str, Handler]] = {
             "/api/v9/me": {"GET": self.me},
             "/api/v9/me/logged": {"GET": self.logged},
@@ -161,7 +164,7 @@ class TogglApp:
             response = error(405, "method not allowed")
             response.headers.append(("Allow", ", ".join(sorted(handlers))))
             return response
-        if not request.path.startswith(TRACK_PREFIX):
+        if not request.path.startswith(METERED_PREFIXES):
             return handler(request, credential)
         if credential.user is None:
             return error(403, _FORBIDDEN)
@@ -171,7 +174,7 @@ class TogglApp:
         """The handlers of a path, including the reset-confirm path with its code."""
         if path.startswith(RESET_CONFIRM_PREFIX) and len(path) > len(RESET_CONFIRM_PREFIX):
             return {"POST": self.confirm_password_reset}
-        return self.routes.get(path)
+        return self.routes.get(path) or self.data.handlers(path)
 
     def _rate_limit(self, request: Request, credential: Credential) -> Response | None:
         """The leaky bucket per (identity, client IP); a 429 when it overflows."""

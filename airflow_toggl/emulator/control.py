@@ -8,6 +8,7 @@ never counted, limited, metered or faulted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_toggl.emulator.app import TogglApp
@@ -18,6 +19,7 @@ from airflow_toggl.emulator.state import Counters, EmulatorState
 
 CONTROL_PREFIX = "/_emulator"
 _USER_FIELDS = ("email", "password", "api_token", "fullname", "timezone", "default_workspace_id")
+_TIME_ENTRY_FIELDS = ("email", "start", "count", "every", "seconds")
 _FAULT_FIELDS = ("path", "method", "count", "action", "status", "headers", "body", "delay", "process")
 
 
@@ -142,6 +144,18 @@ class Controller:
             token, _ = self.app.issue_session(user)
             return token
 
+    def add_time_entries(
+        self, email: str, *, start: Any, count: int, every: float = 3600.0, seconds: int = 1800
+    ) -> int:
+        """Give an account ``count`` time entries from ``start`` (datetime, ISO text or epoch seconds)."""
+        with self.state.lock:
+            user = self.state.find_by_email(email)
+            if user is None:
+                raise ValueError("no open account with that email")
+            return self.app.data.add_time_entries(
+                user, start=_epoch_seconds(start), count=count, every=every, seconds=seconds
+            )
+
     def outbox(self, email: str) -> list[str]:
         """Password reset codes sent to ``email``, oldest first."""
         with self.state.lock:
@@ -160,6 +174,7 @@ class Controller:
             "/sessions": {"GET": self._http_sessions},
             "/quota": {"GET": self._http_quota},
             "/outbox": {"GET": self._http_outbox},
+            "/time_entries": {"POST": self._http_add_time_entries},
             "/config": {"GET": self._http_get_config, "POST": self._http_configure},
         }
         handlers = routes.get(request.path[len(CONTROL_PREFIX) :].rstrip("/") or "/")
@@ -217,6 +232,11 @@ class Controller:
             return error(400, "email is required")
         return json_response(200, self.outbox(email))
 
+    def _http_add_time_entries(self, request: Request) -> Response:
+        """``POST /_emulator/time_entries``: seed an account's time entries."""
+        data = _body(request, _TIME_ENTRY_FIELDS)
+        return json_response(201, {"added": self.add_time_entries(data.pop("email", ""), **data)})
+
     def _http_get_config(self, request: Request) -> Response:
         """``GET /_emulator/config``: the settings in force."""
         with self.state.lock:
@@ -226,6 +246,17 @@ class Controller:
         """``POST /_emulator/config``: change settings (not the clock)."""
         data = _body(request, tuple(name for name in self.state.config.public()))
         return json_response(200, self.configure(**data))
+
+
+def _epoch_seconds(value: Any) -> float:
+    """A moment given as a datetime (naive means UTC), ISO 8601 text or epoch seconds."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("start must be a datetime, ISO 8601 text or epoch seconds")
+    return float(value)
 
 
 def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -464,6 +464,15 @@ class TogglEmulator:
         """Open a session for an account without a request; returns the cookie value."""
         return self._control.issue_session(email)
 
+    def add_time_entries(
+        self, email: str, *, start: Any, count: int, every: float = 3600.0, seconds: int = 1800
+    ) -> int:
+        """Give an account ``count`` time entries from ``start`` (datetime, ISO text or epoch), ``every`` s apart.
+
+        The account's workspace and three projects are served from its first data request on.
+        """
+        return self._control.add_time_entries(email, start=start, count=count, every=every, seconds=seconds)
+
     def outbox(self, email: str) -> list[str]:
         """Password reset codes "mailed" to ``email``, oldest first."""
         return self._control.outbox(email)
