@@ -10,7 +10,7 @@ import logging
 import re
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -22,7 +22,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from airflow_toggl import __version__
 from airflow_toggl.client.auth import NoAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.endpoint import SECRET_ANSWER_PATHS, Call, generic_call, scrubbed, visit_secrets
 from airflow_toggl.client.limits import Quota, parse_quota, shared_pacer
+from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Pager, PageRequest, pager
 from airflow_toggl.client.retry import default_wait, parse_retry_after, retry_decision
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
 from airflow_toggl.exceptions import (
@@ -116,9 +118,7 @@ class TogglClient:
         """The current user (``/me``); counts against the 30-per-hour user quota."""
         params = {"with_related_data": "true"} if with_related_data else None
         me = self._json_object(self._request("GET", Service.TRACK, "/api/v9/me", params=params, auth=auth))
-        for field in ("api_token", "intercom_hash"):
-            if isinstance(me.get(field), str):
-                self._remember_secret(me[field])
+        visit_secrets(me, self._remember_secret)  # api_token, intercom_hash
         return me
 
     def is_logged_in(self, auth: TogglAuth | None = None) -> bool:
@@ -220,6 +220,105 @@ class TogglClient:
         self._remember_secret(session.cookie)
         return SessionCookieAuth(session.cookie)
 
+    # -- any endpoint ----------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        service: str = "track",
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Any Toggl endpoint under this client's auth, pacing and retry policy; the parsed JSON answer.
+
+        ``path`` is relative to the service's base URL (``track``: Track v9 and Reports v3;
+        ``accounts``). GET, HEAD, PUT and DELETE are retried as idempotent unless ``idempotent``
+        says otherwise; POST and PATCH are not. An empty answer is None.
+        """
+        call = self._generic_call(method, path, service, idempotent, json)
+        return self._generic_answer(call, self._generic_send(call, params, json))
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        style: str = "page",
+        method: str | None = None,
+        service: str = "track",
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        page_size: int | None = None,
+        items_key: str | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        idempotent: bool | None = None,
+    ) -> Iterator[Any]:
+        """Every item of a paged listing, one page in memory at a time (see :mod:`.paging` for ``style``).
+
+        ``rows`` (the Reports v3 searches) defaults to POST and, being a read, to idempotent. More
+        than ``max_pages`` pages raise a TogglConfigError naming ``max_pages``. Arguments are checked
+        here, before the first request.
+        """
+        cursor = pager(style, page_size, items_key, max_pages)
+        if style == "rows":
+            method, idempotent = (
+                method or "POST",
+                True if idempotent is None else idempotent,
+            )  # a search only reads
+        call = self._generic_call(method or "GET", path, service, idempotent, json)
+        return self._pages(call, cursor, cursor.first(params, json), max_pages)
+
+    def scrub(self, value: Any) -> Any:
+        """A copy of an answer fit for logs and XCom: secret fields as ``***``, known secrets redacted."""
+        return scrubbed(value, self.redact)
+
+    def _pages(self, call: Call, cursor: Pager, request: PageRequest | None, max_pages: int) -> Iterator[Any]:
+        pages = 0
+        while request is not None:
+            if pages == max_pages:
+                raise TogglConfigError(
+                    "max_pages",
+                    f"{call.label} has more than {max_pages} pages: raise max_pages or narrow the query",
+                )
+            response = self._generic_send(call, request.params, request.json)
+            pages += 1
+            items = cursor.items(self._generic_answer(call, response))
+            new = cursor.fresh(items)
+            request = cursor.next(request, items, new, response.headers)
+            yield from new
+
+    def _generic_call(self, method: Any, path: Any, service: Any, idempotent: Any, json: Any) -> Call:
+        call = generic_call(method, path, service, idempotent)
+        if call.path_secret:
+            self._remember_secret(call.path_secret)
+        visit_secrets(json, self._remember_secret)
+        return call
+
+    def _generic_send(self, call: Call, params: Mapping[str, Any] | None, json: Any) -> requests.Response:
+        service = Service.TRACK if call.service == "track" else Service.ACCOUNTS
+        return self._request(
+            call.method,
+            service,
+            call.path,
+            json=json,
+            params=params,
+            idempotent=call.idempotent,
+            label=call.label,
+        )
+
+    def _generic_answer(self, call: Call, response: requests.Response) -> Any:
+        """The parsed body (None when empty), its secrets registered before the caller sees them."""
+        self._session_from(response)
+        if not response.content:
+            return None
+        body = self._json(response, call.label)
+        if call.path in SECRET_ANSWER_PATHS and isinstance(body, str):
+            self._remember_secret(body)
+        visit_secrets(body, self._remember_secret)
+        return body
+
     # -- one request -----------------------------------------------------------------------------
 
     def _request(
@@ -230,7 +329,7 @@ class TogglClient:
         *,
         auth: TogglAuth | None = None,
         json: Any = None,
-        params: dict[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
         idempotent: bool = True,
         label: str | None = None,
     ) -> requests.Response:
@@ -248,7 +347,7 @@ class TogglClient:
         return retrying(self._send, method, base + path, auth, json, params, label or f"{method} {path}")
 
     def _send(
-        self, method: str, url: str, auth: TogglAuth, json: Any, params: dict[str, str] | None, label: str
+        self, method: str, url: str, auth: TogglAuth, json: Any, params: Mapping[str, Any] | None, label: str
     ) -> requests.Response:
         shared_pacer(auth.fingerprint, self.config.requests_per_second).wait(self._sleep)
         try:

@@ -7,7 +7,7 @@ logic of its own: that lives in :mod:`airflow_toggl.client`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -288,6 +288,39 @@ class TogglHook(BaseHook):
     def reset_api_token(self) -> str:
         """Replace the API token and return the new one (the old one stops working)."""
         return self.get_conn().reset_api_token()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        service: str = "track",
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Call any Toggl endpoint with this connection; the parsed JSON answer (None when empty).
+
+        ``path`` is relative to the service (``track``: Track v9 and Reports v3 under
+        ``/reports/api/v3/``; ``accounts``). Secrets in the answer are registered with the masker;
+        pass the answer through :meth:`without_secrets` before returning it from a task.
+        """
+        return self.get_conn().request(
+            method, path, service=service, params=params, json=json, idempotent=idempotent
+        )
+
+    def paginate(self, path: str, **options: Any) -> Iterator[Any]:
+        """Every item of a paged Toggl listing, one page in memory at a time.
+
+        Options as :meth:`TogglClient.paginate <airflow_toggl.client.client.TogglClient.paginate>`:
+        ``style`` (``page``, ``since`` or ``rows``), ``method``, ``service``, ``params``, ``json``,
+        ``page_size``, ``items_key``, ``max_pages``, ``idempotent``.
+        """
+        return self.get_conn().paginate(path, **options)
+
+    def without_secrets(self, value: Any) -> Any:
+        """A copy of an answer with secret fields as ``***`` and every known secret redacted."""
+        return self.get_conn().scrub(value)
 
     @property
     def last_quota(self) -> Quota | None:
