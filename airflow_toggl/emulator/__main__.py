@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from airflow_toggl.emulator.config import COOKIE_STYLES, DEFAULT_SESSION_TTL, RATE_LIMIT_KEYS
+from airflow_toggl.emulator.config import COOKIE_STYLES, DEFAULT_SESSION_TTL, OPTION_NAMES, RATE_LIMIT_KEYS
 
 
 def is_loopback(host: str) -> bool:
@@ -111,21 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from airflow_toggl.emulator.server import TogglEmulator
 
     try:
-        emulator = TogglEmulator(
-            args.host,
-            args.port,
-            tls=args.tls,
-            tls_dir=args.tls_dir,
-            cookie_style=args.cookie_style,
-            session_ttl=args.session_ttl,
-            rate_limit_rps=args.rate_limit_rps,
-            rate_limit_burst=args.rate_limit_burst,
-            rate_limit_retry_after=args.rate_limit_retry_after,
-            rate_limit_key=args.rate_limit_key,
-            rate_limit_strict=args.rate_limit_strict,
-            quota_limit=args.quota_limit,
-            quota_window=args.quota_window,
-        )
+        settings = {name: getattr(args, name) for name in OPTION_NAMES if name != "clock"}
+        emulator = TogglEmulator(args.host, args.port, tls=args.tls, tls_dir=args.tls_dir, **settings)
         for user in args.user:
             emulator.add_user(user["email"], user["password"], api_token=user["api_token"])
         emulator.start()

@@ -1,12 +1,14 @@
-"""Test-side control of a running emulator, in Python and over HTTP under ``/_emulator/``.
+"""Test-side control of the emulator: ``Controller`` in Python, ``ControlApi`` over HTTP.
 
-The HTTP form exists so another process (an Airflow task, a demo script) can seed users,
-inject faults and read counters of an emulator started elsewhere. Control requests are
-never counted, limited, metered or faulted.
+``Controller`` is the public surface: ``TogglEmulator`` is a ``Controller`` with a server around
+it. ``ControlApi`` serves the same operations under ``/_emulator/`` so another process (an
+Airflow task, a demo script) can seed users, inject faults and read counters of an emulator
+started elsewhere. Control requests are never counted, limited, metered or faulted.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -18,9 +20,20 @@ from airflow_toggl.emulator.responses import Response, error, json_response
 from airflow_toggl.emulator.state import Counters, EmulatorState
 
 CONTROL_PREFIX = "/_emulator"
-_USER_FIELDS = ("email", "password", "api_token", "fullname", "timezone", "default_workspace_id")
-_TIME_ENTRY_FIELDS = ("email", "start", "count", "every", "seconds")
-_FAULT_FIELDS = ("path", "method", "count", "action", "status", "headers", "body", "delay", "process")
+
+
+def parameter_names(function: Callable[..., Any]) -> tuple[str, ...]:
+    """The named parameters of ``function`` (``self`` left out): the fields an HTTP body may carry."""
+    return tuple(
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if name != "self" and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    )
+
+
+# The HTTP bodies take exactly the parameters of the functions that own each signature.
+_USER_FIELDS = parameter_names(EmulatorState.add_user)
+_FAULT_FIELDS = parameter_names(make_fault)
 
 
 class Controller:
@@ -32,7 +45,11 @@ class Controller:
         self.app = app
 
     def add_user(self, email: str, password: str, **fields: Any) -> dict[str, Any]:
-        """Create an account; return its record (id, api_token, toggl_accounts_id, ...)."""
+        """Create an account; return its record (id, api_token, toggl_accounts_id, ...).
+
+        ``fields``: ``api_token``, ``fullname``, ``timezone``, ``default_workspace_id``, as
+        ``EmulatorState.add_user`` takes them.
+        """
         with self.state.lock:
             return self.state.add_user(email, password, **fields).record()
 
@@ -49,7 +66,11 @@ class Controller:
             return self.state.config.public()
 
     def inject_fault(self, path: str, **options: Any) -> Fault:
-        """Queue a fault for the next matching requests."""
+        """Make the next matching requests to ``path`` fail; ``options`` as ``make_fault`` takes them.
+
+        ``method``, ``count`` (``None``: until cleared), ``action``, ``status``, ``headers``,
+        ``body``, ``delay`` and ``process`` (apply the request, then lose or replace its answer).
+        """
         fault = make_fault(path, **options)
         with self.state.lock:
             self.state.faults.append(fault)
@@ -161,15 +182,21 @@ class Controller:
         with self.state.lock:
             return list(self.state.outboxes.get(email.lower(), []))
 
-    # HTTP --------------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Response:
-        """Answer one ``/_emulator/...`` request."""
-        routes: dict[str, dict[str, Callable[[Request], Response]]] = {
+_TIME_ENTRY_FIELDS = parameter_names(Controller.add_time_entries)
+
+
+class ControlApi:
+    """The ``Controller``'s operations as HTTP routes under ``/_emulator/``."""
+
+    def __init__(self, controller: Controller) -> None:
+        """Serve ``controller``'s operations."""
+        self.controller = controller
+        self.routes: dict[str, dict[str, Callable[[Request], Response]]] = {
             "/health": {"GET": lambda r: json_response(200, {"status": "ok"})},
             "/users": {"GET": self._http_get_user, "POST": self._http_add_user},
             "/faults": {"POST": self._http_add_fault, "DELETE": self._http_clear_faults},
-            "/counters": {"GET": lambda r: json_response(200, self.counters())},
+            "/counters": {"GET": lambda r: json_response(200, controller.counters())},
             "/counters/reset": {"POST": self._http_reset_counters},
             "/sessions": {"GET": self._http_sessions},
             "/quota": {"GET": self._http_quota},
@@ -177,7 +204,10 @@ class Controller:
             "/time_entries": {"POST": self._http_add_time_entries},
             "/config": {"GET": self._http_get_config, "POST": self._http_configure},
         }
-        handlers = routes.get(request.path[len(CONTROL_PREFIX) :].rstrip("/") or "/")
+
+    def handle(self, request: Request) -> Response:
+        """Answer one ``/_emulator/...`` request."""
+        handlers = self.routes.get(request.path[len(CONTROL_PREFIX) :].rstrip("/") or "/")
         if handlers is None:
             return error(404, "not found")
         handler = handlers.get(request.method)
@@ -191,37 +221,41 @@ class Controller:
     def _http_add_user(self, request: Request) -> Response:
         """``POST /_emulator/users``: create an account."""
         data = _body(request, _USER_FIELDS)
-        return json_response(201, self.add_user(data.pop("email", None), data.pop("password", None), **data))
+        return json_response(
+            201, self.controller.add_user(data.pop("email", None), data.pop("password", None), **data)
+        )
 
     def _http_get_user(self, request: Request) -> Response:
         """``GET /_emulator/users?email=``: an account's record."""
-        record = self.user(request.query_value("email") or "")
+        record = self.controller.user(request.query_value("email") or "")
         return json_response(200, record) if record is not None else error(404, "no such user")
 
     def _http_add_fault(self, request: Request) -> Response:
         """``POST /_emulator/faults``: queue a fault."""
         data = _body(request, _FAULT_FIELDS)
-        return json_response(201, self.inject_fault(data.pop("path", None), **data).describe())
+        return json_response(201, self.controller.inject_fault(data.pop("path", None), **data).describe())
 
     def _http_clear_faults(self, request: Request) -> Response:
         """``DELETE /_emulator/faults``: forget all faults."""
-        self.clear_faults()
+        self.controller.clear_faults()
         return json_response(200, {})
 
     def _http_reset_counters(self, request: Request) -> Response:
         """``POST /_emulator/counters/reset``: zero the counters."""
-        self.reset_counters()
+        self.controller.reset_counters()
         return json_response(200, {})
 
     def _http_sessions(self, request: Request) -> Response:
         """``GET /_emulator/sessions[?email=&include_cookies=true]``: live sessions."""
         include = (request.query_value("include_cookies") or "").lower() in ("true", "1")
-        return json_response(200, self.live_sessions(request.query_value("email"), include_cookies=include))
+        return json_response(
+            200, self.controller.live_sessions(request.query_value("email"), include_cookies=include)
+        )
 
     def _http_quota(self, request: Request) -> Response:
         """``GET /_emulator/quota?email=``: an account's quota."""
         try:
-            return json_response(200, self.quota(request.query_value("email") or ""))
+            return json_response(200, self.controller.quota(request.query_value("email") or ""))
         except LookupError:
             return error(404, "no such user")
 
@@ -230,22 +264,21 @@ class Controller:
         email = request.query_value("email")
         if not email:
             return error(400, "email is required")
-        return json_response(200, self.outbox(email))
+        return json_response(200, self.controller.outbox(email))
 
     def _http_add_time_entries(self, request: Request) -> Response:
         """``POST /_emulator/time_entries``: seed an account's time entries."""
         data = _body(request, _TIME_ENTRY_FIELDS)
-        return json_response(201, {"added": self.add_time_entries(data.pop("email", ""), **data)})
+        return json_response(201, {"added": self.controller.add_time_entries(data.pop("email", ""), **data)})
 
     def _http_get_config(self, request: Request) -> Response:
         """``GET /_emulator/config``: the settings in force."""
-        with self.state.lock:
-            return json_response(200, self.state.config.public())
+        return json_response(200, self.controller.configure())
 
     def _http_configure(self, request: Request) -> Response:
         """``POST /_emulator/config``: change settings (not the clock)."""
-        data = _body(request, tuple(name for name in self.state.config.public()))
-        return json_response(200, self.configure(**data))
+        data = _body(request, tuple(self.controller.configure()))
+        return json_response(200, self.controller.configure(**data))
 
 
 def _epoch_seconds(value: Any) -> float:

@@ -22,8 +22,8 @@ from types import TracebackType
 from typing import Any
 
 from airflow_toggl.emulator.app import TogglApp
-from airflow_toggl.emulator.config import DEFAULT_SESSION_TTL, EmulatorConfig
-from airflow_toggl.emulator.control import CONTROL_PREFIX, Controller
+from airflow_toggl.emulator.config import EmulatorConfig
+from airflow_toggl.emulator.control import CONTROL_PREFIX, ControlApi, Controller
 from airflow_toggl.emulator.faults import (
     Fault,
     malformed_response,
@@ -53,11 +53,11 @@ def _redact(text: str) -> str:
 class _Engine:
     """What the request handler needs: the Toggl behaviour and the control operations."""
 
-    def __init__(self, state: EmulatorState, app: TogglApp, controller: Controller) -> None:
+    def __init__(self, state: EmulatorState, app: TogglApp, control_api: ControlApi) -> None:
         """Share one state between the services and the controls."""
         self.state = state
         self.app = app
-        self.controller = controller
+        self.control_api = control_api
 
     def begin(self, request: Request, first_on_connection: bool) -> Fault | None:
         """Count a (non-control) request and take the fault that applies to it, if any."""
@@ -78,7 +78,7 @@ class _Engine:
 
     def control(self, request: Request) -> Response:
         """Answer a ``/_emulator/`` request."""
-        return _answer(self.controller.handle, request)
+        return _answer(self.control_api.handle, request)
 
     def responded(self, request: Request, status: int) -> None:
         """Count a complete response."""
@@ -247,8 +247,12 @@ class _Server(ThreadingHTTPServer):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-class TogglEmulator:
-    """A local Toggl (accounts + Track v9) on one loopback port, with test controls."""
+class TogglEmulator(Controller):
+    """A local Toggl (accounts + Track v9) on one loopback port, with test controls.
+
+    The controls (``add_user``, ``inject_fault``, ``counters``, ...) are the ``Controller``'s;
+    this class adds the server: ``start``, ``stop``, ``url``, ``port`` and ``ca_bundle``.
+    """
 
     def __init__(
         self,
@@ -257,38 +261,23 @@ class TogglEmulator:
         *,
         tls: bool = False,
         tls_dir: str | Path | None = None,
-        cookie_style: str = "standard",
-        session_ttl: int = DEFAULT_SESSION_TTL,
-        rate_limit_rps: float | None = None,
-        rate_limit_burst: int = 1,
-        rate_limit_retry_after: float | str | None = None,
-        rate_limit_key: str = "account",
-        rate_limit_strict: bool = False,
-        quota_limit: int | None = None,
-        quota_window: float = 3600.0,
-        clock: Callable[[], float] = time.time,
+        **options: Any,
     ) -> None:
-        """Configure (nothing is bound until ``start``)."""
+        """Configure (nothing is bound until ``start``); ``options`` are ``EmulatorConfig``'s settings.
+
+        ``cookie_style``, ``session_ttl``, ``rate_limit_rps``, ``rate_limit_burst``,
+        ``rate_limit_retry_after``, ``rate_limit_key``, ``rate_limit_strict``, ``quota_limit``,
+        ``quota_window`` and ``clock``; an unknown or invalid one is a ``ValueError``.
+        """
         self.host = host
         self._requested_port = port
         self.tls = tls
         self._tls_dir = Path(tls_dir) if tls_dir is not None else None
-        self.config = EmulatorConfig(
-            cookie_style=cookie_style,
-            session_ttl=session_ttl,
-            rate_limit_rps=rate_limit_rps,
-            rate_limit_burst=rate_limit_burst,
-            rate_limit_retry_after=rate_limit_retry_after,
-            rate_limit_key=rate_limit_key,
-            rate_limit_strict=rate_limit_strict,
-            quota_limit=quota_limit,
-            quota_window=quota_window,
-            clock=clock,
-        )
+        self.config = EmulatorConfig()
+        self.config.update(**options)
         state = EmulatorState(self.config)
-        app = TogglApp(state, SessionSigner())
-        self._control = Controller(state, app)
-        self._engine = _Engine(state, app, self._control)
+        super().__init__(state, TogglApp(state, SessionSigner()))
+        self._engine = _Engine(state, self.app, ControlApi(self))
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -373,106 +362,3 @@ class TogglEmulator:
     def ca_bundle(self) -> str | None:
         """Path of the generated CA certificate (PEM) when serving TLS."""
         return str(self._ca_bundle) if self._ca_bundle is not None else None
-
-    # Test controls -----------------------------------------------------------------------
-
-    def add_user(
-        self,
-        email: str,
-        password: str,
-        *,
-        api_token: str | None = None,
-        fullname: str | None = None,
-        timezone: str = "UTC",
-        default_workspace_id: int | None = None,
-    ) -> dict[str, Any]:
-        """Create an account; returns its record with ``id``, ``api_token``, ``toggl_accounts_id``."""
-        return self._control.add_user(
-            email,
-            password,
-            api_token=api_token,
-            fullname=fullname,
-            timezone=timezone,
-            default_workspace_id=default_workspace_id,
-        )
-
-    def user(self, email: str) -> dict[str, Any] | None:
-        """The current record of an account (password, api_token, closed, ...)."""
-        return self._control.user(email)
-
-    def configure(self, **options: Any) -> dict[str, Any]:
-        """Change cookie style, session ttl, rate limit or quota while running."""
-        return self._control.configure(**options)
-
-    def inject_fault(
-        self,
-        path: str,
-        *,
-        method: str | None = None,
-        count: int | None = 1,
-        action: str = "status",
-        status: int | None = None,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        delay: float = 0.0,
-        process: bool = False,
-    ) -> None:
-        """Make the next ``count`` requests to ``path`` fail (``count=None``: until cleared)."""
-        self._control.inject_fault(
-            path,
-            method=method,
-            count=count,
-            action=action,
-            status=status,
-            headers=headers,
-            body=body,
-            delay=delay,
-            process=process,
-        )
-
-    def clear_faults(self) -> None:
-        """Forget every pending fault."""
-        self._control.clear_faults()
-
-    def counters(self) -> dict[str, Any]:
-        """Requests, responses, connections and limit hits so far."""
-        return self._control.counters()
-
-    def reset_counters(self) -> None:
-        """Zero the counters."""
-        self._control.reset_counters()
-
-    def live_sessions(
-        self, email: str | None = None, *, include_cookies: bool = False
-    ) -> list[dict[str, Any]]:
-        """Sessions that would still authenticate (of one email when given; with cookie values if asked)."""
-        return self._control.live_sessions(email, include_cookies=include_cookies)
-
-    def issued_sessions(self, email: str | None = None) -> list[dict[str, Any]]:
-        """Every session ever issued (of one email when given), deleted or expired ones too, with cookies."""
-        return self._control.issued_sessions(email)
-
-    def quota(self, email: str) -> dict[str, Any]:
-        """An account's hourly quota (remaining, resets_in_secs, total) without spending a request."""
-        return self._control.quota(email)
-
-    def is_session_live(self, cookie_value: str) -> bool:
-        """Whether a session cookie value would authenticate right now."""
-        return self._control.is_session_live(cookie_value)
-
-    def issue_session(self, email: str) -> str:
-        """Open a session for an account without a request; returns the cookie value."""
-        return self._control.issue_session(email)
-
-    def add_time_entries(
-        self, email: str, *, start: Any, count: int, every: float = 3600.0, seconds: int = 1800
-    ) -> int:
-        """Give an account ``count`` time entries from ``start`` (datetime, ISO text or epoch), ``every`` s apart.
-
-        The account's workspace and three projects are served from its first data request on.
-        """
-        return self._control.add_time_entries(email, start=start, count=count, every=every, seconds=seconds)
-
-    def outbox(self, email: str) -> list[str]:
-        """Password reset codes "mailed" to ``email``, oldest first."""
-        return self._control.outbox(email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,9 @@ import pytest
 import requests
 
 from airflow_toggl.emulator import TogglEmulator
+from airflow_toggl.emulator.control import Controller
+from airflow_toggl.emulator.faults import make_fault
+from airflow_toggl.emulator.state import EmulatorState
 
 from .helpers import PASSWORD
 
@@ -116,3 +120,26 @@ def test_config(em: TogglEmulator, alice: dict[str, Any], control: Callable[...,
 def test_unknown_control_paths_and_methods(control: Callable[..., requests.Response]) -> None:
     assert control("GET", "nothing").status_code == 404
     assert control("DELETE", "health").status_code == 405
+
+
+def test_the_emulator_is_its_controller_plus_a_server() -> None:
+    controls = {name for name in vars(Controller) if not name.startswith("_")}
+    assert all(getattr(TogglEmulator, name) is getattr(Controller, name) for name in controls)
+    server_only = {name for name in vars(TogglEmulator) if not name.startswith("_")}
+    assert server_only == {"start", "stop", "running", "port", "url", "ca_bundle"}
+
+
+def test_http_bodies_take_exactly_the_python_parameters(
+    em: TogglEmulator, control: Callable[..., requests.Response]
+) -> None:
+    user = {"email": "ada@example.com", "password": PASSWORD, "api_token": "a" * 32, "fullname": "Ada"}
+    user |= {"timezone": "Europe/London", "default_workspace_id": 42}
+    assert set(user) == set(inspect.signature(EmulatorState.add_user).parameters) - {"self"}
+    assert control("POST", "users", json=user).json()["default_workspace_id"] == 42
+    assert "colour" in control("POST", "users", json={**user, "colour": "red"}).json()["message"]
+    fault = {"path": "/api/v9/me", "method": "GET", "count": 2, "action": "status", "status": 500}
+    fault |= {"headers": {"X-A": "1"}, "body": {"a": 1}, "delay": 0, "process": False}
+    assert set(fault) == set(inspect.signature(make_fault).parameters)
+    assert control("POST", "faults", json=fault).json()["count"] == 2
+    assert control("POST", "faults", json={**fault, "colour": 1}).status_code == 400
+    assert requests.get(f"{em.url}/api/v9/me", timeout=5).status_code == 500
