@@ -31,16 +31,16 @@ OPTION_NAMES = (
 )
 
 
-_YEAR = 365 * 24 * 3600
+YEAR = 365 * 24 * 3600
 # Bounds of the numeric options: (kind, lowest, highest, whether the lowest itself is excluded).
 # Past them a value is refused, so no later request can overflow a date or a sleep.
 NUMERIC_BOUNDS: dict[str, tuple[type, float, float, bool]] = {
-    "session_ttl": (int, 0, 10 * _YEAR, False),
+    "session_ttl": (int, 0, 10 * YEAR, False),
     "rate_limit_rps": (float, 0.001, 1_000_000, False),
     "rate_limit_burst": (int, 1, 1_000_000, False),
-    "rate_limit_retry_after": (float, 0, _YEAR, False),
+    "rate_limit_retry_after": (float, 0, YEAR, False),
     "quota_limit": (int, 0, 1_000_000, False),
-    "quota_window": (float, 0, _YEAR, True),
+    "quota_window": (float, 0, YEAR, True),
 }
 
 

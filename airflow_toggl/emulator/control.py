@@ -14,12 +14,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_toggl.emulator.app import TogglApp
+from airflow_toggl.emulator.config import YEAR, bounded_number
 from airflow_toggl.emulator.faults import Fault, make_fault
 from airflow_toggl.emulator.request import Request
 from airflow_toggl.emulator.responses import Response, error, json_response
 from airflow_toggl.emulator.state import Counters, EmulatorState
 
 CONTROL_PREFIX = "/_emulator"
+MAX_TIME_ENTRIES = 100_000
+_LAST_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment a date can show
 
 
 def parameter_names(function: Callable[..., Any]) -> tuple[str, ...]:
@@ -168,13 +171,23 @@ class Controller:
     def add_time_entries(
         self, email: str, *, start: Any, count: int, every: float = 3600.0, seconds: int = 1800
     ) -> int:
-        """Give an account ``count`` time entries from ``start`` (datetime, ISO text or epoch seconds)."""
+        """Give an account ``count`` time entries from ``start`` (datetime, ISO text or epoch seconds).
+
+        Bounded (at most ``MAX_TIME_ENTRIES`` a call, all of them between 1970 and 9999) so one call
+        cannot hold the emulator for long or store a time no date can show.
+        """
+        begin = bounded_number("start", _epoch_seconds(start), float, 0, _LAST_EPOCH, False)
+        count = bounded_number("count", count, int, 0, MAX_TIME_ENTRIES, False)
+        every = bounded_number("every", every, float, 0, YEAR, True)
+        seconds = bounded_number("seconds", seconds, int, 0, YEAR, False)
+        if begin + count * every + seconds > _LAST_EPOCH:
+            raise ValueError("the time entries would end after the year 9999")
         with self.state.lock:
             user = self.state.find_by_email(email)
             if user is None:
                 raise ValueError("no open account with that email")
             return self.app.data.add_time_entries(
-                user, start=_epoch_seconds(start), count=count, every=every, seconds=seconds
+                user, start=begin, count=count, every=every, seconds=seconds
             )
 
     def outbox(self, email: str) -> list[str]:
@@ -284,7 +297,10 @@ class ControlApi:
 def _epoch_seconds(value: Any) -> float:
     """A moment given as a datetime (naive means UTC), ISO 8601 text or epoch seconds."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("start must be a datetime, ISO 8601 text or epoch seconds") from None
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -225,3 +225,30 @@ def test_the_largest_allowed_values_work(serving: TogglEmulator) -> None:
     me = requests.get(f"{serving.url}/api/v9/me", cookies={COOKIE: cookie_from(created)}, timeout=5)
     assert me.status_code == 200
     assert me.headers["X-Toggl-Quota-Remaining"] == str(int(highest["quota_limit"]) - 1)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"count": 10**15},
+        {"count": -1},
+        {"every": 1e300},
+        {"every": 0},
+        {"seconds": 10**15},
+        {"start": 1e300},
+        {"start": "9999-12-31T00:00:00Z", "count": 2, "every": 86400},
+        {"start": "not a date"},
+    ],
+)
+def test_absurd_time_entry_seeds_are_400(serving: TogglEmulator, fields: dict[str, Any]) -> None:
+    serving.add_user("ada@example.com", PASSWORD)
+    body = {"email": "ada@example.com", "start": "2026-01-01T00:00:00Z", "count": 1, **fields}
+    response = requests.post(f"{serving.url}/_emulator/time_entries", json=body, timeout=5)
+    assert response.status_code == 400
+    named = next(iter(fields)) if len(fields) == 1 else "9999"
+    assert named in response.json()["message"]
+    assert requests.post(
+        f"{serving.url}/_emulator/time_entries",
+        json={**body, **{"count": 3, "start": 0, "every": 60, "seconds": 60}},
+        timeout=5,
+    ).json() == {"added": 3}
