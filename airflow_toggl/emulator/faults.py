@@ -6,6 +6,7 @@ its Content-Length) so clients meet the same exceptions they would meet on a bad
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -16,6 +17,7 @@ from airflow_toggl.emulator.responses import JSON_TYPE, Response, body_bytes, er
 FAULT_ACTIONS = ("status", "drop", "drop_mid_response", "truncate", "malformed_json", "delay")
 MALFORMED_JSON = b'{"id": 1, "email": "broken@example.com", "fullname": '
 MAX_FAULT_DELAY = 3600.0
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name, as HTTP defines one
 _TRUNCATED_BODY = b'{"message": "this body is cut short by an injected fault"}'
 
 
@@ -73,6 +75,10 @@ def make_fault(
         raise ValueError("status must be an integer")
     if status is not None and not 100 <= status <= 599:
         raise ValueError("status must be between 100 and 599")
+    if method is not None and (not isinstance(method, str) or not method.isalpha()):
+        raise ValueError("method must be an HTTP method name such as GET")
+    if not isinstance(process, bool):
+        raise ValueError("process must be true or false")
     delay = bounded_number("delay", delay, float, 0, MAX_FAULT_DELAY, False)
     return Fault(
         path=path.split("?", 1)[0],
@@ -80,11 +86,25 @@ def make_fault(
         method=method.upper() if method else None,
         remaining=count,
         status=status,
-        headers=dict(headers or {}),
+        headers=_header_fields(headers),
         body=body,
         delay=float(delay),
-        process=bool(process),
+        process=process,
     )
+
+
+def _header_fields(headers: Any) -> dict[str, str]:
+    """Header fields to add to a fault's answer: text names and values, no line breaks in either."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, dict):
+        raise ValueError("headers must be an object of header names and values")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ValueError("headers must map text names to text values")
+        if not _TOKEN.fullmatch(name) or any(char in value for char in "\r\n\0"):
+            raise ValueError("headers must not hold line breaks or invalid names")
+    return dict(headers)
 
 
 def status_response(fault: Fault) -> Response:

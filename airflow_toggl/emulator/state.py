@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_toggl.emulator.config import EmulatorConfig
+from airflow_toggl.emulator.config import EmulatorConfig, bounded_number
 from airflow_toggl.emulator.faults import Fault
 from airflow_toggl.emulator.limits import LeakyBucket, QuotaWindow
 
 _ACCOUNTS_ID_ALPHABET = string.ascii_letters + string.digits
+_MAX_ID = 2**63 - 1  # Toggl's ids are 64-bit integers
 
 
 def iso_timestamp(epoch: float) -> str:
@@ -146,6 +147,11 @@ class EmulatorState:
             raise ValueError("email must be an email address")
         if not isinstance(password, str) or not password:
             raise ValueError("password must be a non-empty string")
+        for name, value in (("api_token", api_token), ("fullname", fullname), ("timezone", timezone)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"{name} must be a non-empty string")
+        if default_workspace_id is not None:
+            bounded_number("default_workspace_id", default_workspace_id, int, 1, _MAX_ID, False)
         if self.find_by_email(email) is not None:
             raise ValueError("a user with that email already exists")
         token = api_token or new_api_token()

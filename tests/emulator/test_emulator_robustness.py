@@ -252,3 +252,45 @@ def test_absurd_time_entry_seeds_are_400(serving: TogglEmulator, fields: dict[st
         json={**body, **{"count": 3, "start": 0, "every": 60, "seconds": 60}},
         timeout=5,
     ).json() == {"added": 3}
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"method": 5}, "method"),
+        ({"method": "GET /x"}, "method"),
+        ({"headers": [["X-A", "1"]]}, "headers"),
+        ({"headers": {"X-A": 1}}, "headers"),
+        ({"headers": {"X-A": "1\r\nX-Injected: 2"}}, "headers"),
+        ({"headers": {"X A": "1"}}, "headers"),
+        ({"process": "yes"}, "process"),
+        ({"count": 0}, "count"),
+        ({"status": 10**15}, "status"),
+    ],
+)
+def test_malformed_faults_are_400(serving: TogglEmulator, fields: dict[str, Any], named: str) -> None:
+    response = requests.post(
+        f"{serving.url}/_emulator/faults", json={"path": "/api/v9/me", **fields}, timeout=5
+    )
+    assert response.status_code == 400
+    assert named in response.json()["message"]
+    assert requests.get(f"{serving.url}/api/v9/me", timeout=5).status_code == 403  # no fault queued
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"api_token": ["a"]}, "api_token"),
+        ({"fullname": {"first": "Ada"}}, "fullname"),
+        ({"timezone": 5}, "timezone"),
+        ({"default_workspace_id": 1e300}, "default_workspace_id"),
+        ({"default_workspace_id": 2**64}, "default_workspace_id"),
+        ({"default_workspace_id": -1}, "default_workspace_id"),
+    ],
+)
+def test_malformed_users_are_400(serving: TogglEmulator, fields: dict[str, Any], named: str) -> None:
+    body = {"email": "ada@example.com", "password": PASSWORD, **fields}
+    response = requests.post(f"{serving.url}/_emulator/users", json=body, timeout=5)
+    assert response.status_code == 400
+    assert named in response.json()["message"]
+    assert serving.user("ada@example.com") is None
