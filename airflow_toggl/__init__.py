@@ -32,7 +32,10 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [{"integration-name": "Toggl Track", "python-modules": ["airflow_toggl.hooks.toggl"]}],
         "operators": [
-            {"integration-name": "Toggl Track", "python-modules": ["airflow_toggl.operators.toggl"]}
+            {
+                "integration-name": "Toggl Track",
+                "python-modules": ["airflow_toggl.operators.toggl", "airflow_toggl.operators.api"],
+            }
         ],
         "triggers": [{"integration-name": "Toggl Track", "python-modules": ["airflow_toggl.triggers.toggl"]}],
         "extra-links": ["airflow_toggl.links.toggl.TogglProfileLink"],

@@ -1,0 +1,183 @@
+"""TogglApiOperator with the real hook against the emulator: XCom answers, JSON Lines exports, deferral."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_toggl._compat import TaskDeferred
+from airflow_toggl.exceptions import TogglConfigError, TogglQuotaExceededError
+from airflow_toggl.operators.api import TogglApiOperator
+from airflow_toggl.store import SessionStore, default_session_key
+from tests.conftest import toggl_connection
+
+pytestmark = pytest.mark.timeout(60)
+WEEK = {"start_date": "2026-11-23", "end_date": "2026-11-29"}
+
+
+@pytest.fixture
+def seeded(toggl_conn_env, variables, toggl_emulator, toggl_user) -> dict[str, Any]:
+    """The emulator's user as ``toggl_default``, with a week of hourly time entries."""
+    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=7 * 24)
+    return toggl_user
+
+
+def _search_path(user: dict[str, Any]) -> str:
+    return f"/reports/api/v3/workspace/{user['default_workspace_id']}/search/time_entries"
+
+
+def _with_auth_mode(auth_mode: str, user: dict[str, Any]) -> None:
+    if auth_mode == "session":
+        from airflow_toggl.hooks.toggl import TogglHook
+
+        session = TogglHook(auth_mode="basic").create_session()
+        SessionStore(default_session_key("toggl_default")).save(session, user_id=user["id"])
+
+
+@pytest.mark.parametrize("auth_mode", ["api_token", "basic", "session"])
+def test_one_request_to_xcom(seeded, toggl_emulator, auth_mode: str) -> None:
+    _with_auth_mode(auth_mode, seeded)
+    operator = TogglApiOperator(task_id="workspaces", path="/api/v9/me/workspaces", auth_mode=auth_mode)
+    result = operator.execute({})
+    assert [w["id"] for w in result] == [seeded["default_workspace_id"]]
+    kind = {"api_token": "token", "basic": "basic", "session": "session"}[auth_mode]
+    assert (
+        toggl_emulator.counters()["requests_by_credential"][
+            f"{kind}:{seeded['email']} GET /api/v9/me/workspaces"
+        ]
+        == 1
+    )
+
+
+@pytest.mark.parametrize("auth_mode", ["api_token", "basic", "session"])
+def test_paginated_export_to_json_lines(seeded, tmp_path: Path, auth_mode: str) -> None:
+    _with_auth_mode(auth_mode, seeded)
+    target = tmp_path / "exports" / "week.jsonl"
+    operator = TogglApiOperator(
+        task_id="export",
+        path=_search_path(seeded),
+        json=WEEK,
+        paginate="rows",
+        page_size=50,
+        output_path=f"file://{target}",
+        auth_mode=auth_mode,
+    )
+    result = operator.execute({})
+    assert result == {"path": f"file://{target}", "rows": 7 * 24}
+    lines = target.read_text().splitlines()
+    assert [json.loads(line)["row_number"] for line in lines] == list(range(1, 7 * 24 + 1))
+
+
+def test_an_object_storage_path_is_accepted(seeded, tmp_path: Path) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    target = ObjectStoragePath(f"file://{tmp_path}/projects.jsonl")
+    path = f"/api/v9/workspaces/{seeded['default_workspace_id']}/projects"
+    result = TogglApiOperator(
+        task_id="p", path=path, paginate="page", page_size=2, output_path=target
+    ).execute({})
+    assert result["rows"] == 3
+    assert (tmp_path / "projects.jsonl").read_text().count("\n") == 3
+
+
+def test_a_paged_listing_to_xcom_is_bounded(seeded, toggl_emulator) -> None:
+    path = _search_path(seeded)
+    small = TogglApiOperator(task_id="s", path=path, json={**WEEK, "end_date": "2026-11-23"}, paginate="rows")
+    assert len(small.execute({})) == 24
+    toggl_emulator.reset_counters()
+    big = TogglApiOperator(
+        task_id="b", path=path, json=WEEK, paginate="rows", page_size=20, max_xcom_items=30
+    )
+    with pytest.raises(TogglConfigError) as info:
+        big.execute({})
+    assert info.value.field == "max_xcom_items"
+    assert toggl_emulator.counters()["requests"][f"POST {path}"] == 2  # stopped as soon as it was too many
+
+
+def test_secrets_never_reach_xcom_or_the_export(seeded, tmp_path: Path) -> None:
+    me = TogglApiOperator(task_id="me", path="/api/v9/me").execute({})
+    assert me["api_token"] == "***"
+    assert me["intercom_hash"] == "***"
+    target = tmp_path / "me.jsonl"
+    TogglApiOperator(task_id="me", path="/api/v9/me", output_path=f"file://{target}").execute({})
+    written = target.read_text()
+    assert seeded["api_token"] not in written
+    assert json.loads(written)["email"] == seeded["email"]
+
+
+def test_init_only_assigns_and_execute_names_the_bad_field(seeded, toggl_emulator, tmp_path: Path) -> None:
+    cases = [
+        ({"path": "https://elsewhere.example/x"}, "path"),
+        ({"path": "/api/v9/me", "method": "FETCH"}, "method"),
+        ({"path": "/api/v9/me", "service": "reports"}, "service"),
+        ({"path": "/api/v9/me", "paginate": "cursor"}, "style"),
+        ({"path": "/api/v9/me", "output_path": "relative/file.jsonl"}, "output_path"),
+        ({"path": "/api/v9/me", "max_xcom_items": -1}, "max_xcom_items"),
+        ({"path": "/api/v9/me", "auth_mode": "oauth"}, "auth_mode"),
+    ]
+    toggl_emulator.reset_counters()
+    for arguments, field in cases:
+        operator = TogglApiOperator(task_id="bad", **arguments)  # parsing a DAG never fails here
+        with pytest.raises(TogglConfigError) as info:
+            operator.execute({})
+        assert info.value.field == field, arguments
+    assert toggl_emulator.counters()["requests"] == {}
+
+
+def test_a_failed_export_leaves_no_partial_file(
+    variables, toggl_emulator, toggl_user, tmp_path, monkeypatch
+) -> None:
+    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
+    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
+    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=120)
+    toggl_emulator.configure(quota_limit=2, quota_window=600)  # the third page is refused
+    target = tmp_path / "week.jsonl"
+    operator = TogglApiOperator(
+        task_id="export",
+        path=_search_path(toggl_user),
+        json=WEEK,
+        paginate="rows",
+        page_size=50,
+        output_path=f"file://{target}",
+    )
+    with pytest.raises(TogglQuotaExceededError):
+        operator.execute({})
+    assert toggl_emulator.counters()["responses"][f"POST {_search_path(toggl_user)} 200"] == 2
+    assert not target.exists()
+
+
+def test_a_used_up_quota_defers_the_export(
+    variables, toggl_emulator, toggl_user, tmp_path, monkeypatch
+) -> None:
+    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
+    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
+    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=120)
+    toggl_emulator.configure(quota_limit=2, quota_window=600)
+    target = tmp_path / "week.jsonl"
+    operator = TogglApiOperator(
+        task_id="export",
+        path=_search_path(toggl_user),
+        json=WEEK,
+        paginate="rows",
+        page_size=50,
+        output_path=f"file://{target}",
+        deferrable=True,
+    )
+    with pytest.raises(TaskDeferred) as info:
+        operator.execute({})
+    assert info.value.method_name == "execute_complete"
+    assert info.value.trigger.resume_at is not None
+    assert not target.exists()
+    toggl_emulator.configure(quota_limit=None)
+    event = {"status": "quota_reset", "resume_at": info.value.trigger.resume_at.isoformat()}
+    assert operator.execute_complete({}, event) == {"path": f"file://{target}", "rows": 120}
+
+
+def test_the_operator_is_listed_by_the_provider() -> None:
+    from airflow_toggl import get_provider_info
+
+    modules = [m for entry in get_provider_info()["operators"] for m in entry["python-modules"]]
+    assert "airflow_toggl.operators.api" in modules
