@@ -16,8 +16,9 @@ EXPECTED = {
     "toggl_password_reset_request": ["request_password_reset"],
     "toggl_password_reset_confirm": ["confirm_password_reset", "check_new_session", "delete_reset_code"],
     "toggl_api_token_reset": ["reset_api_token"],
+    "toggl_export_time_entries": ["list_workspaces", "export_time_entries", "export_detailed_report"],
 }
-SCHEDULED = {"toggl_session_rotation", "toggl_credentials_health"}
+SCHEDULED = {"toggl_session_rotation", "toggl_credentials_health", "toggl_export_time_entries"}
 SINGLE_SHOT = {"toggl_password_reset_confirm", "toggl_api_token_reset"}  # retrying cannot help
 PLAIN_TASKS = {"delete_reset_code"}  # not a Toggl operator: no connection
 
