@@ -496,6 +496,36 @@ def _prepare_reset_api_token(stage: Stage) -> Prepared:
     )
 
 
+def _prepare_request_get(stage: Stage) -> Prepared:
+    workspace_id = stage.user["default_workspace_id"]
+
+    def check(workspaces: Any) -> str | None:
+        ids = [w.get("id") for w in workspaces] if isinstance(workspaces, list) else workspaces
+        return _expect(ids == [workspace_id], f"the workspaces are not [{workspace_id}]: {ids!r}")
+
+    return Prepared(
+        "/api/v9/me/workspaces",
+        _token_auth(stage),
+        lambda client: client.request("GET", "/api/v9/me/workspaces"),
+        check,
+    )
+
+
+def _prepare_request_post(stage: Stage) -> Prepared:
+    emulator, email, old = stage.emulator, stage.user["email"], stage.user["api_token"]
+
+    def check(token: Any) -> str | None:
+        current = (emulator.user(email) or {}).get("api_token")
+        return _expect(token == current and token != old, "the answer is not the account's new token")
+
+    return Prepared(
+        "/api/v9/me/reset_token",
+        _token_auth(stage),
+        lambda client: client.request("POST", "/api/v9/me/reset_token"),
+        check,
+    )
+
+
 _TRACK, _ACCOUNTS = "/api/v9/me", "/api/me"
 METHODS: tuple[Method, ...] = (
     Method("get_me", "GET", _TRACK, _prepare_get_me, idempotent=True, parses_body=True),
@@ -524,6 +554,11 @@ METHODS: tuple[Method, ...] = (
         "confirm_password_reset", "POST", f"{RESET_CONFIRM_PREFIX}<code>", _prepare_confirm_password_reset
     ),
     Method("reset_api_token", "POST", f"{_TRACK}/reset_token", _prepare_reset_api_token, parses_body=True),
+    # The generic request, once with a method retried as idempotent and once with one that is not.
+    Method(
+        "request_get", "GET", f"{_TRACK}/workspaces", _prepare_request_get, idempotent=True, parses_body=True
+    ),
+    Method("request_post", "POST", f"{_TRACK}/reset_token", _prepare_request_post, parses_body=True),
 )
 METHODS_BY_NAME: dict[str, Method] = {method.name: method for method in METHODS}
 
