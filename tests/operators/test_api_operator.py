@@ -29,6 +29,29 @@ def _search_path(user: dict[str, Any]) -> str:
     return f"/reports/api/v3/workspace/{user['default_workspace_id']}/search/time_entries"
 
 
+def _week_export(user: dict[str, Any], target: Path, **options: Any) -> TogglApiOperator:
+    """The week's detailed report, 50 rows a page, written to ``target``."""
+    return TogglApiOperator(
+        task_id="export",
+        path=_search_path(user),
+        json=WEEK,
+        paginate="rows",
+        page_size=50,
+        output_path=f"file://{target}",
+        **options,
+    )
+
+
+@pytest.fixture
+def two_pages_of_quota(variables, toggl_emulator, toggl_user, monkeypatch) -> dict[str, Any]:
+    """120 entries (three pages of 50) but a quota of two requests, never waited for in the task."""
+    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
+    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
+    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=120)
+    toggl_emulator.configure(quota_limit=2, quota_window=600)
+    return toggl_user
+
+
 def _with_auth_mode(auth_mode: str, user: dict[str, Any]) -> None:
     if auth_mode == "session":
         from airflow_toggl.hooks.toggl import TogglHook
@@ -56,16 +79,7 @@ def test_one_request_to_xcom(seeded, toggl_emulator, auth_mode: str) -> None:
 def test_paginated_export_to_json_lines(seeded, tmp_path: Path, auth_mode: str) -> None:
     _with_auth_mode(auth_mode, seeded)
     target = tmp_path / "exports" / "week.jsonl"
-    operator = TogglApiOperator(
-        task_id="export",
-        path=_search_path(seeded),
-        json=WEEK,
-        paginate="rows",
-        page_size=50,
-        output_path=f"file://{target}",
-        auth_mode=auth_mode,
-    )
-    result = operator.execute({})
+    result = _week_export(seeded, target, auth_mode=auth_mode).execute({})
     assert result == {"path": f"file://{target}", "rows": 7 * 24}
     lines = target.read_text().splitlines()
     assert [json.loads(line)["row_number"] for line in lines] == list(range(1, 7 * 24 + 1))
@@ -127,45 +141,17 @@ def test_init_only_assigns_and_execute_names_the_bad_field(seeded, toggl_emulato
     assert toggl_emulator.counters()["requests"] == {}
 
 
-def test_a_failed_export_leaves_no_partial_file(
-    variables, toggl_emulator, toggl_user, tmp_path, monkeypatch
-) -> None:
-    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
-    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
-    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=120)
-    toggl_emulator.configure(quota_limit=2, quota_window=600)  # the third page is refused
+def test_a_failed_export_leaves_no_partial_file(two_pages_of_quota, toggl_emulator, tmp_path) -> None:
     target = tmp_path / "week.jsonl"
-    operator = TogglApiOperator(
-        task_id="export",
-        path=_search_path(toggl_user),
-        json=WEEK,
-        paginate="rows",
-        page_size=50,
-        output_path=f"file://{target}",
-    )
     with pytest.raises(TogglQuotaExceededError):
-        operator.execute({})
-    assert toggl_emulator.counters()["responses"][f"POST {_search_path(toggl_user)} 200"] == 2
+        _week_export(two_pages_of_quota, target).execute({})
+    assert toggl_emulator.counters()["responses"][f"POST {_search_path(two_pages_of_quota)} 200"] == 2
     assert not target.exists()
 
 
-def test_a_used_up_quota_defers_the_export(
-    variables, toggl_emulator, toggl_user, tmp_path, monkeypatch
-) -> None:
-    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
-    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
-    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=120)
-    toggl_emulator.configure(quota_limit=2, quota_window=600)
+def test_a_used_up_quota_defers_the_export(two_pages_of_quota, toggl_emulator, tmp_path) -> None:
     target = tmp_path / "week.jsonl"
-    operator = TogglApiOperator(
-        task_id="export",
-        path=_search_path(toggl_user),
-        json=WEEK,
-        paginate="rows",
-        page_size=50,
-        output_path=f"file://{target}",
-        deferrable=True,
-    )
+    operator = _week_export(two_pages_of_quota, target, deferrable=True)
     with pytest.raises(TaskDeferred) as info:
         operator.execute({})
     assert info.value.method_name == "execute_complete"

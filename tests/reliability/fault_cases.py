@@ -484,7 +484,8 @@ def _prepare_confirm_password_reset(stage: Stage) -> Prepared:
     )
 
 
-def _prepare_reset_api_token(stage: Stage) -> Prepared:
+def _prepare_reset_api_token(stage: Stage, call: Callable[[TogglClient], Any] | None = None) -> Prepared:
+    """``reset_api_token`` (or ``call``, the same reset by another road): the account's new token comes back."""
     emulator, email, old = stage.emulator, stage.user["email"], stage.user["api_token"]
 
     def check(token: Any) -> str | None:
@@ -492,7 +493,7 @@ def _prepare_reset_api_token(stage: Stage) -> Prepared:
         return _expect(token == current and token != old, "the returned token is not the account's new token")
 
     return Prepared(
-        "/api/v9/me/reset_token", _token_auth(stage), lambda client: client.reset_api_token(), check
+        "/api/v9/me/reset_token", _token_auth(stage), call or (lambda client: client.reset_api_token()), check
     )
 
 
@@ -512,18 +513,7 @@ def _prepare_request_get(stage: Stage) -> Prepared:
 
 
 def _prepare_request_post(stage: Stage) -> Prepared:
-    emulator, email, old = stage.emulator, stage.user["email"], stage.user["api_token"]
-
-    def check(token: Any) -> str | None:
-        current = (emulator.user(email) or {}).get("api_token")
-        return _expect(token == current and token != old, "the answer is not the account's new token")
-
-    return Prepared(
-        "/api/v9/me/reset_token",
-        _token_auth(stage),
-        lambda client: client.request("POST", "/api/v9/me/reset_token"),
-        check,
-    )
+    return _prepare_reset_api_token(stage, lambda client: client.request("POST", "/api/v9/me/reset_token"))
 
 
 _TRACK, _ACCOUNTS = "/api/v9/me", "/api/me"
