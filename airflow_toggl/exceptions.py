@@ -1,149 +1,21 @@
-"""Typed errors raised by the Toggl client, hook and operators.
+"""The typed errors of airflow-toggl, for DAG authors: ``from airflow_toggl.exceptions import ...``.
 
-Callers branch on the class (and on ``status_code``), never on message text. No message ever
-contains a credential: they name fields, paths and status codes only.
+They are defined in :mod:`airflow_toggl.client.errors` (plain Python exceptions, importable without
+Airflow) and raised unchanged by the client, the hook, the session layer and the operators.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-from airflow.sdk.exceptions import AirflowException as _AirflowException
-
-if TYPE_CHECKING:
-    import requests
-
-
-class TogglError(_AirflowException):
-    """Base class of every error raised by airflow-toggl.
-
-    ``response`` is the :class:`requests.Response` that caused the error, when there was one;
-    ``status_code`` its HTTP status.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        response: requests.Response | None = None,
-        status_code: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.response = response
-        self.status_code = status_code if status_code is not None else _status_of(response)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Picklable without the response (which holds the request and its credentials).
-        return (_rebuild, (type(self), self.message, self.status_code, self._extra_state()))
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r})"
-
-
-def _status_of(response: requests.Response | None) -> int | None:
-    return None if response is None else response.status_code
-
-
-def _rebuild(
-    cls: type[TogglError], message: str, status_code: int | None, state: dict[str, Any]
-) -> TogglError:
-    error = cls.__new__(cls)
-    TogglError.__init__(error, message, status_code=status_code)
-    error.__dict__.update(state)
-    return error
-
-
-class TogglConfigError(TogglError, ValueError):
-    """A connection field, extra or argument is missing or invalid; raised before any request.
-
-    ``field`` names the offending field (``login``, ``extra.timeout``, ``min_remaining``...).
-    """
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"Invalid Toggl setting {field!r}: {problem}")
-        self.field = field
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"field": self.field}
-
-
-class TogglAuthError(TogglError):
-    """Toggl refused the credentials (403): wrong, expired, deleted or lacking rights."""
-
-
-class TogglRateLimitError(TogglError):
-    """Still rate limited (429) after every allowed retry. ``retry_after`` is in seconds, if given."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"retry_after": self.retry_after}
-
-
-class TogglQuotaExceededError(TogglError):
-    """The hourly quota is used up (402 with quota headers); it resets in ``resets_in`` seconds."""
-
-    def __init__(self, message: str, *, resets_in: float, remaining: int | None = 0, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.resets_in = resets_in
-        self.remaining = remaining
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"resets_in": self.resets_in, "remaining": self.remaining}
-
-
-class TogglPlanError(TogglError):
-    """402 without quota headers: the workspace's plan lacks the feature. Final, never retried."""
-
-
-class TogglAPIError(TogglError):
-    """Any other HTTP error answer from Toggl; ``status_code`` says which."""
-
-
-class TogglResponseError(TogglAPIError):
-    """A successful status with a body that is not what the endpoint returns (malformed JSON...)."""
-
-
-class TogglIdentityMismatchError(TogglError):
-    """The account behind some credentials is not the one expected; names the field and both values."""
-
-    def __init__(self, field: str, expected: Any, actual: Any) -> None:
-        super().__init__(f"Toggl identity mismatch on {field!r}: expected {expected!r}, got {actual!r}")
-        self.field = field
-        self.expected = expected
-        self.actual = actual
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"field": self.field, "expected": self.expected, "actual": self.actual}
-
-
-class TogglConnectionError(TogglError):
-    """The request could not be completed on the network.
-
-    ``reason`` tells how far it got: ``"connect"`` (never reached Toggl, safe to re-send),
-    ``"tls"`` (certificate verification or handshake failed), ``"timeout"`` (no answer in time) or
-    ``"dropped"`` (the connection broke after the request was sent). The last two may have been
-    applied by Toggl.
-    """
-
-    def __init__(self, message: str, *, reason: str = "dropped", **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.reason = reason
-
-    @property
-    def may_have_arrived(self) -> bool:
-        """Whether Toggl may have received (and acted on) the request."""
-        return self.reason in ("timeout", "dropped")
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"reason": self.reason}
-
+from airflow_toggl.client.errors import (
+    TogglAPIError,
+    TogglAuthError,
+    TogglConfigError,
+    TogglConnectionError,
+    TogglError,
+    TogglIdentityMismatchError,
+    TogglPlanError,
+    TogglQuotaExceededError,
+    TogglRateLimitError,
+    TogglResponseError,
+)
 
 __all__ = [
     "TogglAPIError",

@@ -30,7 +30,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 DEFAULT_CONSTRAINTS="https://raw.githubusercontent.com/apache/airflow/constraints-{version}/constraints-{python}.txt"
 CONSTRAINTS="${AIRFLOW_CONSTRAINTS:-$DEFAULT_CONSTRAINTS}"
-TEST_PATHS="${TEST_PATHS:-tests/unit tests/client tests/hook tests/provider tests/operators tests/emulator}"
+TEST_PATHS="${TEST_PATHS:-tests/client tests/hooks tests/sessions tests/triggers tests/provider tests/operators tests/dags tests/emulator}"
 JOBS="${JOBS:-1}"
 
 if [ "$#" -eq 0 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then

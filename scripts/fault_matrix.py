@@ -1,6 +1,6 @@
 """Run the fault matrix against local Toggl emulators and print what each case did.
 
-Every case of ``tests/reliability/fault_cases.py`` (one client method, one fault) runs against a
+Every case of ``tests/support/fault_cases.py`` (one client method, one fault) runs against a
 fresh emulator, with a client whose waits are recorded instead of slept. The table shows the requests
 the emulator saw, the waits, how the call ended and whether that is what the retry policy promises.
 Exits 1 when any case departs from the policy.
@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if TYPE_CHECKING:
     from airflow_toggl.client import TogglAuth, TogglClient
     from airflow_toggl.emulator import TogglEmulator
-    from tests.reliability.fault_cases import Case, Observation
+    from tests.support.fault_cases import Case, Observation
 
 
 def run(case: Case) -> Observation:
     """One case on its own emulator(s); every client and emulator is closed afterwards."""
     from airflow_toggl.client import ClientConfig, TogglClient
     from airflow_toggl.emulator import TogglEmulator
-    from tests.reliability.fault_cases import Bench, RecordingSleep, run_case
+    from tests.support.fault_cases import Bench, RecordingSleep, run_case
 
     sleep = RecordingSleep()
     clients: list[TogglClient] = []
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from tests.reliability.fault_cases import (
+    from tests.support.fault_cases import (
         BACKOFF_CAP,
         CASES,
         KNOWN_BUGS,

@@ -1,4 +1,4 @@
-"""Shared test setup: an isolated AIRFLOW_HOME, and helpers to run the Airflow CLI against it.
+"""Shared test setup: an isolated AIRFLOW_HOME, and the fixtures every test folder uses.
 
 AIRFLOW_HOME is set before anything imports Airflow, so no test touches a real installation.
 """
@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.doubles import MemoryVariables
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-toggl-tests-"))
@@ -27,42 +23,11 @@ os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "r7uT8fSWbVLD6kHCuULvzu5qzqCp
 for name in [name for name in os.environ if name.startswith("AIRFLOW_CONN_")]:
     del os.environ[name]
 
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
-
-
-def toggl_connection(emulator: Any, user: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """A ``toggl`` connection (JSON form) pointing at ``emulator``; pacing off unless asked for."""
-    extras: dict[str, Any] = {
-        "track_api_url": emulator.url,
-        "accounts_api_url": emulator.url,
-        "requests_per_second": 0,
-        "max_retries": 2,
-        "timeout": 5,
-    }
-    if emulator.ca_bundle:
-        extras["verify"] = emulator.ca_bundle
-    if user is not None:
-        extras["api_token"] = user["api_token"]
-    extras.update(extra)
-    connection: dict[str, Any] = {"conn_type": "toggl", "extra": extras}
-    if user is not None:
-        connection.update(login=user["email"], password=user["password"])
-    return connection
-
-
-def run_airflow(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """Run the ``airflow`` CLI with this test session's AIRFLOW_HOME (plus ``env``); output captured."""
-    full_env = {**os.environ, **(env or {})}
-    result = subprocess.run(
-        [AIRFLOW, *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"airflow {' '.join(args)} exited {result.returncode}\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
-        )
-    return result
+# Imported once the environment above is set: they may import Airflow.
+from airflow_toggl.client import ApiTokenAuth, ClientConfig, TogglAuth, TogglClient  # noqa: E402
+from tests.support.airflow import run_airflow, toggl_connection  # noqa: E402
+from tests.support.doubles import MemoryVariables  # noqa: E402
+from tests.support.fakes import FakeHook  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +92,68 @@ def masked(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     seen: list[Any] = []
     monkeypatch.setattr(airflow.sdk.log, "mask_secret", lambda secret, name=None: seen.append(secret))
     return seen
+
+
+class RecordedSleep:
+    """Stands in for time.sleep: records each wait instead of waiting."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> RecordedSleep:
+    return RecordedSleep()
+
+
+@pytest.fixture
+def make_client(toggl_emulator: Any, sleeps: RecordedSleep) -> Iterator[Callable[..., TogglClient]]:
+    clients: list[TogglClient] = []
+
+    def make(
+        auth: TogglAuth | None = None, *, on_secret: Callable[[str], None] | None = None, **config: Any
+    ) -> TogglClient:
+        settings: dict[str, Any] = {
+            "track_api_url": toggl_emulator.url,
+            "accounts_api_url": toggl_emulator.url,
+            "requests_per_second": 0,
+            "max_retries": 3,
+            "timeout": 2,
+            "max_quota_wait": 60,
+        }
+        if toggl_emulator.ca_bundle:
+            settings["verify"] = toggl_emulator.ca_bundle
+        settings.update(config)
+        client = TogglClient(ClientConfig(**settings), auth, sleep=sleeps, on_secret=on_secret)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def token_client(make_client: Callable[..., TogglClient], toggl_user: dict[str, Any]) -> TogglClient:
+    return make_client(ApiTokenAuth(toggl_user["api_token"]))
+
+
+@pytest.fixture
+def fake_hook() -> FakeHook:
+    """A scripted stand-in for ``TogglHook``, for the step-by-step rotation and operator tests."""
+    return FakeHook()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a socket connection fails the test."""
+    import socket
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

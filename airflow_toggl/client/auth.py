@@ -11,9 +11,9 @@ import hashlib
 from requests import PreparedRequest
 from requests.auth import AuthBase
 
-from airflow_toggl.exceptions import TogglConfigError
+from airflow_toggl.client.errors import TogglConfigError
+from airflow_toggl.client.session import SESSION_COOKIE_NAME
 
-SESSION_COOKIE_NAME = "__Secure-accounts-session"
 API_TOKEN_PASSWORD = "api_token"  # noqa: S105 - the literal word Toggl expects, not a secret
 
 

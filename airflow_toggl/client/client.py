@@ -27,7 +27,7 @@ from airflow_toggl.client.limits import Quota, parse_quota, shared_pacer
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Pager, PageRequest, pager
 from airflow_toggl.client.retry import default_wait, parse_retry_after, retry_decision
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
-from airflow_toggl.exceptions import (
+from airflow_toggl.client.errors import (
     TogglAPIError,
     TogglAuthError,
     TogglConfigError,
@@ -38,6 +38,9 @@ from airflow_toggl.exceptions import (
     TogglRateLimitError,
     TogglResponseError,
 )
+from airflow_toggl.client.limits import Quota, parse_quota, shared_pacer
+from airflow_toggl.client.retry import default_wait, parse_retry_after, retry_decision
+from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
 
 log = logging.getLogger(__name__)
 

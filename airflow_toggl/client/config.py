@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from airflow_toggl.exceptions import TogglConfigError
+from airflow_toggl.client.errors import TogglConfigError
 
 DEFAULT_TRACK_API_URL = "https://api.track.toggl.com"
 DEFAULT_ACCOUNTS_API_URL = "https://accounts.toggl.com"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from airflow_toggl.exceptions import TogglConfigError, TogglResponseError
+from airflow_toggl.client.errors import TogglConfigError, TogglResponseError
 
 STYLES = ("page", "since", "rows")
 DEFAULT_MAX_PAGES = 1000

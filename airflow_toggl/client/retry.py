@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from tenacity import RetryCallState
 from tenacity.wait import wait_base, wait_random_exponential
 
-from airflow_toggl.exceptions import (
+from airflow_toggl.client.errors import (
     TogglAPIError,
     TogglConnectionError,
     TogglQuotaExceededError,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_toggl.client.auth import SESSION_COOKIE_NAME
+SESSION_COOKIE_NAME = "__Secure-accounts-session"
+"""The cookie that carries a Toggl session (set by the accounts service, accepted by Track)."""
 
 _MAX_JWT_LENGTH = 16_384
 

@@ -20,8 +20,8 @@ from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError, TogglError
-from airflow_toggl.store import SessionStore, default_session_key
-from airflow_toggl.store import mask as _mask
+from airflow_toggl.sessions.store import SessionStore, default_session_key
+from airflow_toggl.sessions.store import mask as _mask
 
 if TYPE_CHECKING:
     from airflow_toggl.client.client import TogglClient

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
     from airflow_toggl.client.session import TogglSession
     from airflow_toggl.hooks.toggl import TogglHook
-    from airflow_toggl.rotation import SessionRotator
-    from airflow_toggl.store import SessionStore
+    from airflow_toggl.sessions.rotation import SessionRotator
+    from airflow_toggl.sessions.store import SessionStore
 
 QUOTA_RESET_MARGIN = timedelta(seconds=2)
 """Extra wait after the announced quota reset, so the first request after it is not refused."""
@@ -47,7 +47,7 @@ def _check_auth_mode(value: str | None) -> str | None:
 
 def _check_variable_name(field: str, value: str | None, *, required: bool = False) -> str | None:
     """A Variable name Airflow will treat as secret (it contains 'secret', 'token' or 'password')."""
-    from airflow_toggl.store import looks_sensitive
+    from airflow_toggl.sessions.store import looks_sensitive
 
     if value is None:
         if required:
@@ -171,13 +171,13 @@ class _SessionStoreMixin:
     @property
     def store(self) -> SessionStore:
         """The session store (built at execution time: it may read the connection)."""
-        from airflow_toggl.store import SessionStore
+        from airflow_toggl.sessions.store import SessionStore
 
         return SessionStore(self.session_key or self.hook.settings.session_key)
 
     def rotator(self, **kwargs: Any) -> SessionRotator:
         """The rotation steps over this operator's hook and store."""
-        from airflow_toggl.rotation import SessionRotator
+        from airflow_toggl.sessions.rotation import SessionRotator
 
         return SessionRotator(self.hook, self.store, **kwargs)
 
@@ -238,7 +238,7 @@ class TogglIdentityCheckOperator(TogglBaseOperator):
         from airflow_toggl.hooks.toggl import TogglHook
 
         if self.auth_mode == "session" and self.session_key:
-            from airflow_toggl.store import SessionStore
+            from airflow_toggl.sessions.store import SessionStore
 
             stored = SessionStore(self.session_key).load()
             if stored is None:
@@ -248,7 +248,7 @@ class TogglIdentityCheckOperator(TogglBaseOperator):
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """``/me``, the expectations, and the public identity fields."""
-        from airflow_toggl.rotation import check_identity, public_identity
+        from airflow_toggl.sessions.rotation import check_identity, public_identity
 
         me = self.hook.get_me()
         identity = public_identity(me)
@@ -350,7 +350,7 @@ class TogglRotateSessionOperator(_SessionStoreMixin, TogglBaseOperator):
     more than ``min_remaining`` left and Toggl accepts it. Otherwise a new session is created,
     verified against the connection's identity, stored and read back (a concurrent rotation that
     stored first wins), and only then the old one is deleted. An old session whose deletion fails
-    stays listed in the store and is deleted by the next run. See :mod:`airflow_toggl.rotation`.
+    stays listed in the store and is deleted by the next run. See :mod:`airflow_toggl.sessions.rotation`.
 
     Returns ``{"session_key", "rotated", "user_id", "expires_at", "previous_deleted",
     "stale_pending"}``.
@@ -564,8 +564,8 @@ class TogglSignupOperator(TogglBaseOperator):
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Sign up; keep or drop the session Toggl answers with."""
-        from airflow_toggl.rotation import SessionRotator
-        from airflow_toggl.store import SessionStore
+        from airflow_toggl.sessions.rotation import SessionRotator
+        from airflow_toggl.sessions.store import SessionStore
 
         password = _read_secret_variable(str(self.password_variable))
         session = self.hook.signup(self.email, password, self.display_name, self.timezone)
@@ -612,7 +612,7 @@ class TogglCloseAccountOperator(_SessionStoreMixin, TogglBaseOperator):
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Check whose session it is, close the account, clear the store."""
-        from airflow_toggl.rotation import check_identity
+        from airflow_toggl.sessions.rotation import check_identity
 
         store = self.store
         stored = store.load()

@@ -17,10 +17,10 @@ from airflow_toggl.exceptions import (
     TogglQuotaExceededError,
 )
 from airflow_toggl.operators import toggl as ops
-from airflow_toggl.store import SessionStore
+from airflow_toggl.sessions.store import SessionStore
 from airflow_toggl.triggers.toggl import TogglQuotaResetTrigger
-from tests.doubles import MemoryVariables
-from tests.operators.toggl_fakes import FakeHook, make_session
+from tests.support.doubles import MemoryVariables
+from tests.support.fakes import FakeHook, make_session
 
 KEY = "toggl_session_secret__toggl_default"
 SECRET_WORDS = ("password", "token", "cookie", "secret", "code_value")

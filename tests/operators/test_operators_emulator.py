@@ -15,9 +15,9 @@ import pytest
 from airflow_toggl._compat import TaskDeferred
 from airflow_toggl.exceptions import TogglAPIError, TogglAuthError, TogglIdentityMismatchError
 from airflow_toggl.operators import toggl as ops
-from airflow_toggl.store import SessionStore
-from tests.conftest import toggl_connection
-from tests.doubles import MemoryVariables
+from airflow_toggl.sessions.store import SessionStore
+from tests.support.airflow import toggl_connection
+from tests.support.doubles import MemoryVariables
 
 KEY = "toggl_session_secret__toggl_default"
 pytestmark = pytest.mark.timeout(60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import run_airflow, toggl_connection
+from tests.support.airflow import run_airflow, toggl_connection
 
 
 def test_providers_list() -> None:

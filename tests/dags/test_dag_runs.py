@@ -1,0 +1,161 @@
+"""Each example DAG run by ``airflow dags test`` against the emulator, with real Airflow Variables.
+
+The runs happen in a subprocess with this session's AIRFLOW_HOME (SQLite) and the connection in
+``AIRFLOW_CONN_TOGGL_DEFAULT``; the emulator serves from this process.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.airflow import run_airflow, toggl_connection
+
+KEY = "toggl_session_secret__toggl_default"
+RESET_CODE_VARIABLE = "toggl_password_reset_code_secret"
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+def airflow_env(airflow_db: Any, toggl_conn_env: dict[str, str]) -> dict[str, str]:
+    """Connection env for the subprocess; the store Variable starts absent."""
+    run_airflow("variables", "delete", KEY, env=toggl_conn_env, check=False)
+    return dict(toggl_conn_env)
+
+
+def dags_test(dag_id: str, env: dict[str, str], *, check: bool = True) -> str:
+    result = run_airflow("dags", "test", dag_id, env=env, timeout=180, check=check)
+    return result.stdout + result.stderr
+
+
+def stored(env: dict[str, str]) -> dict[str, Any] | None:
+    result = run_airflow("variables", "get", KEY, env=env, check=False)
+    return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
+
+
+def assert_no_secret(output: str, user: dict[str, Any], *cookies: str) -> None:
+    for secret in (user["password"], user["api_token"], *cookies):
+        assert secret not in output
+
+
+def test_rotation_dag_stores_then_rotates_a_session(airflow_env, toggl_emulator, toggl_user) -> None:
+    toggl_emulator.configure(session_ttl=3600)  # an hour: every run finds the session due
+    output = dags_test("toggl_session_rotation", airflow_env)
+    first = stored(airflow_env)
+    assert first is not None
+    assert first["user_id"] == toggl_user["id"]
+    assert toggl_emulator.is_session_live(first["session_token"])
+    assert len(toggl_emulator.live_sessions(toggl_user["email"])) == 1
+    assert_no_secret(output, toggl_user, first["session_token"])
+
+    output = dags_test("toggl_session_rotation", airflow_env)
+    rotated = stored(airflow_env)
+    assert rotated["session_token"] != first["session_token"]
+    assert not toggl_emulator.is_session_live(first["session_token"])
+    assert toggl_emulator.is_session_live(rotated["session_token"])
+    assert rotated["stale_session_tokens"] == []
+    assert len(toggl_emulator.live_sessions(toggl_user["email"])) == 1
+    assert_no_secret(output, toggl_user, first["session_token"], rotated["session_token"])
+
+
+def test_rotation_dag_defers_on_a_used_up_quota(airflow_db, toggl_emulator, toggl_user) -> None:
+    """A 402 with quota headers beyond ``max_quota_wait`` defers the task; it resumes after the reset."""
+    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
+    run_airflow("variables", "delete", KEY, env=env, check=False)
+    quota_headers = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1"}
+    toggl_emulator.inject_fault("/api/v9/me", method="GET", status=402, headers=quota_headers, count=1)
+    output = dags_test("toggl_session_rotation", env)
+    assert "running trigger in line" in output.lower()
+    assert toggl_emulator.counters()["responses"].get("GET /api/v9/me 402") == 1
+    session = stored(env)
+    assert session is not None
+    assert toggl_emulator.is_session_live(session["session_token"])
+    assert len(toggl_emulator.live_sessions(toggl_user["email"])) == 1
+
+
+def test_lifecycle_dag_leaves_no_session(airflow_env, toggl_emulator, toggl_user) -> None:
+    output = dags_test("toggl_session_lifecycle", airflow_env)
+    counters = toggl_emulator.counters()["requests"]
+    assert counters.get("POST /api/sessions") == 1
+    assert counters.get("DELETE /api/sessions") == 1
+    assert toggl_emulator.live_sessions(toggl_user["email"]) == []
+    assert stored(airflow_env) is None
+    assert_no_secret(output, toggl_user)
+
+
+def test_credentials_health_dag(airflow_env, toggl_emulator, toggl_user) -> None:
+    output = dags_test("toggl_credentials_health", airflow_env)
+    requests = toggl_emulator.counters()["requests"]
+    assert requests == {"GET /api/v9/me/logged": 1}
+    assert_no_secret(output, toggl_user)
+
+
+def test_credentials_health_dag_fails_on_refused_credentials(airflow_db, toggl_emulator, toggl_user) -> None:
+    connection = toggl_connection(toggl_emulator, toggl_user)
+    connection["extra"]["api_token"] = "f" * 32
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
+    # ``tasks test`` runs the task once (``dags test`` would wait out the retry delay).
+    result = run_airflow(
+        "tasks", "test", "toggl_credentials_health", "check_credentials", env=env, check=False
+    )
+    output = result.stdout + result.stderr
+    assert "TogglAuthError" in output
+    assert "refused the api_token credentials" in output
+
+
+def test_password_reset_dags(airflow_db, toggl_emulator, toggl_user) -> None:
+    """Request a code, change the connection's password, confirm: Toggl and the connection agree.
+
+    The code goes in through the Variable the confirm DAG reads, set with the CLI as its docs say;
+    the DAG deletes it once used.
+    """
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(toggl_connection(toggl_emulator, toggl_user))}
+    run_airflow("variables", "delete", KEY, env=env, check=False)
+    dags_test("toggl_password_reset_request", env)
+    code = toggl_emulator.outbox(toggl_user["email"])[-1]
+
+    changed = toggl_connection(toggl_emulator, {**toggl_user, "password": "pw-Changed-6m"})
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(changed)}
+    run_airflow("variables", "set", RESET_CODE_VARIABLE, code, env=env)
+    output = dags_test("toggl_password_reset_confirm", env)
+    assert toggl_emulator.user(toggl_user["email"])["password"] == "pw-Changed-6m"
+    session = stored(env)
+    assert session is not None
+    assert toggl_emulator.is_session_live(session["session_token"])
+    assert run_airflow("variables", "get", RESET_CODE_VARIABLE, env=env, check=False).returncode != 0
+    for secret in (code, "pw-Changed-6m", session["session_token"], toggl_user["api_token"]):
+        assert secret not in output
+
+
+def test_password_reset_confirm_keeps_the_code_when_toggl_refuses_it(
+    airflow_db, toggl_emulator, toggl_user
+) -> None:
+    """A failed confirm leaves the Variable in place (and out of the console) for another try."""
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(toggl_connection(toggl_emulator, toggl_user))}
+    unknown = "c0de" * 8
+    run_airflow("variables", "set", RESET_CODE_VARIABLE, unknown, env=env)
+    try:
+        output = dags_test("toggl_password_reset_confirm", env, check=False)
+        assert "invalid or used password reset code" in output
+        assert "dag_id=toggl_password_reset_confirm," in output
+        assert "state=failed" in output
+        assert toggl_emulator.user(toggl_user["email"])["password"] == toggl_user["password"]
+        kept = run_airflow("variables", "get", RESET_CODE_VARIABLE, env=env)
+        assert kept.stdout.strip().splitlines()[-1] == unknown
+        assert unknown not in output
+    finally:
+        run_airflow("variables", "delete", RESET_CODE_VARIABLE, env=env, check=False)
+
+
+def test_api_token_reset_dag(airflow_env, toggl_emulator, toggl_user) -> None:
+    name = "toggl_api_token_secret__toggl_default"
+    output = dags_test("toggl_api_token_reset", airflow_env)
+    new_token = toggl_emulator.user(toggl_user["email"])["api_token"]
+    assert new_token != toggl_user["api_token"]
+    result = run_airflow("variables", "get", name, env=airflow_env)
+    assert result.stdout.strip().splitlines()[-1] == new_token
+    assert new_token not in output
+    run_airflow("variables", "delete", name, env=airflow_env)

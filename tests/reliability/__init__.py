@@ -1,1 +1,0 @@
-"""Reliability tests: the client's behaviour under network and HTTP faults."""
