@@ -23,10 +23,6 @@ from airflow_toggl import __version__
 from airflow_toggl.client.auth import NoAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.client.endpoint import SECRET_ANSWER_PATHS, Call, generic_call, scrubbed, visit_secrets
-from airflow_toggl.client.limits import Quota, parse_quota, shared_pacer
-from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Pager, PageRequest, pager
-from airflow_toggl.client.retry import default_wait, parse_retry_after, retry_decision
-from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
 from airflow_toggl.client.errors import (
     TogglAPIError,
     TogglAuthError,
@@ -39,6 +35,7 @@ from airflow_toggl.client.errors import (
     TogglResponseError,
 )
 from airflow_toggl.client.limits import Quota, parse_quota, shared_pacer
+from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Pager, PageRequest, pager
 from airflow_toggl.client.retry import default_wait, parse_retry_after, retry_decision
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
 
