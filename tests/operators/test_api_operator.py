@@ -11,8 +11,8 @@ import pytest
 from airflow_toggl._compat import TaskDeferred
 from airflow_toggl.exceptions import TogglConfigError, TogglQuotaExceededError
 from airflow_toggl.operators.api import TogglApiOperator
-from airflow_toggl.store import SessionStore, default_session_key
-from tests.conftest import toggl_connection
+from airflow_toggl.sessions.store import SessionStore, default_session_key
+from tests.support.airflow import toggl_connection
 
 pytestmark = pytest.mark.timeout(60)
 WEEK = {"start_date": "2026-11-23", "end_date": "2026-11-29"}

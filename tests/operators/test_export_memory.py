@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import toggl_connection
+from tests.support.airflow import toggl_connection
 
 pytestmark = pytest.mark.timeout(300)
 PAGE_SIZE = 500
