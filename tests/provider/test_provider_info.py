@@ -50,9 +50,18 @@ def providers_manager():
     return ProvidersManager()
 
 
+def _task_runtime_hooks(providers_manager):
+    """Where tasks look hooks up: the Task SDK's manager on Airflow versions that have one."""
+    try:
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+    except ImportError:  # older Airflow: the core manager serves both
+        return providers_manager.hooks
+    return ProvidersManagerTaskRuntime().hooks
+
+
 def test_providers_manager_lists_the_hook(providers_manager) -> None:
     assert "airflow-toggl" in providers_manager.providers
-    hook = providers_manager.hooks["toggl"]
+    hook = _task_runtime_hooks(providers_manager)["toggl"]
     assert hook is not None
     assert hook.hook_class_name == "airflow_toggl.hooks.toggl.TogglHook"
     assert hook.connection_id_attribute_name == "toggl_conn_id"
