@@ -4,28 +4,5 @@ They are defined in :mod:`airflow_toggl.client.errors` (plain Python exceptions,
 Airflow) and raised unchanged by the client, the hook, the session layer and the operators.
 """
 
-from airflow_toggl.client.errors import (
-    TogglAPIError,
-    TogglAuthError,
-    TogglConfigError,
-    TogglConnectionError,
-    TogglError,
-    TogglIdentityMismatchError,
-    TogglPlanError,
-    TogglQuotaExceededError,
-    TogglRateLimitError,
-    TogglResponseError,
-)
-
-__all__ = [
-    "TogglAPIError",
-    "TogglAuthError",
-    "TogglConfigError",
-    "TogglConnectionError",
-    "TogglError",
-    "TogglIdentityMismatchError",
-    "TogglPlanError",
-    "TogglQuotaExceededError",
-    "TogglRateLimitError",
-    "TogglResponseError",
-]
+from airflow_toggl.client.errors import *  # noqa: F403 - every public error, listed once, in errors.py
+from airflow_toggl.client.errors import __all__ as __all__
