@@ -104,6 +104,7 @@ DAGS_TEST_RUNS: tuple[tuple[str, str], ...] = (
     ("session rotation, second run", ROTATION),
     ("password reset request", "toggl_password_reset_request"),
     ("password reset confirm", "toggl_password_reset_confirm"),
+    ("weekly export", "toggl_export_time_entries"),
     ("API token reset", "toggl_api_token_reset"),
 )
 
@@ -206,10 +207,12 @@ def dags_test_phase(
     user = dag_emulator.add_user(DAGS_EMAIL, DAGS_PASSWORD, api_token=DAGS_TOKEN, fullname="Leak Scan Dags")
     dag_book.add_user(dag_emulator, user)
     dag_book.add_password(DAGS_EMAIL, DAGS_NEW_PASSWORD)
+    week_ago = datetime.now(timezone.utc) - timedelta(days=8)
+    dag_emulator.add_time_entries(DAGS_EMAIL, start=week_ago, count=8 * 24)  # for the weekly export
     home = AirflowCluster(
         tmp_path_factory.mktemp("dags-test") / "airflow",
         dag_files=DAG_FILES,
-        env={"TOGGL_CONN_ID": "toggl_default"},
+        env={"TOGGL_CONN_ID": "toggl_default", "TOGGL_EXPORT_DIR": str(tmp_path_factory.mktemp("exports"))},
         redact_in_reports=dag_book.values,
     )
     home.migrate()
@@ -638,6 +641,55 @@ def test_every_hook_method_at_debug_emits_no_secret(
     assert_no_leaks(leaks)
 
     # Masking is the second line: every secret the hook met was handed to Airflow's masker.
+    handed = {value for value in masked if isinstance(value, str)}
+    assert sorted(name for name, value in book.raw_values().items() if value not in handed) == []
+
+
+def test_generic_requests_at_debug_emit_no_secret(
+    bench: Bench, book: SecretBook, masked: list[Any], ledger: Ledger
+) -> None:
+    """``request`` and ``paginate`` on every kind of answer that carries a secret, DEBUG records captured.
+
+    ``/me`` (``api_token``, ``intercom_hash``), a session made through the accounts service (its
+    ``Set-Cookie`` and the password in the body), a reset confirmed with the code in the path, a
+    token reset (the answer is the token) and a refused call. What a task would return goes through
+    ``without_secrets`` first, as ``TogglApiOperator`` does.
+    """
+    bench.emulator.add_time_entries(HOOK_EMAIL, start="2026-11-23T00:00:00Z", count=5)
+    search = f"/reports/api/v3/workspace/{bench.user['default_workspace_id']}/search/time_entries"
+    results: list[tuple[str, object]] = []
+    with capture_logs() as logs:
+        hook = bench.hook()
+        results.append(("request /me", hook.without_secrets(hook.request("GET", "/api/v9/me"))))
+        rows = hook.paginate(
+            search, style="rows", json={"start_date": "2026-11-23", "end_date": "2026-11-29"}, page_size=2
+        )
+        results.append(("paginate rows", hook.without_secrets(list(rows))))
+        credentials = {"email": HOOK_EMAIL, "password": HOOK_PASSWORD}
+        results.append(
+            ("session", hook.request("POST", "/api/sessions", service="accounts", json=credentials))
+        )
+        hook.request("POST", "/api/me/password_reset/request", service="accounts", json={"email": HOOK_EMAIL})
+        code = bench.emulator.outbox(HOOK_EMAIL)[-1]
+        confirm = f"/api/me/password_reset/confirm/{code}"
+        answer = hook.request("POST", confirm, service="accounts", json={"password": HOOK_NEW_PASSWORD})
+        results.append(("confirm", answer))
+        with pytest.raises(TogglAPIError) as refused:
+            hook.request("POST", confirm, service="accounts", json={"password": HOOK_NEW_PASSWORD})
+        results.append(("confirm again", f"{refused.value} {refused.value!r}"))
+        results.append(("reset_token", hook.without_secrets(hook.request("POST", "/api/v9/me/reset_token"))))
+    book.harvest(bench.emulator)
+
+    records = dict(logs.texts("generic requests"))
+    outputs = {f"generic result {name}": f"{value!r} {value!s}" for name, value in results}
+    assert any("Toggl POST /api/me/password_reset/confirm/<code> -> 200" in text for text in records.values())
+    assert find_leaks(outputs.items(), {"email": HOOK_EMAIL})
+    assert len(book.names_of("session cookie")) == 2  # the session request and the confirmed reset
+    assert len(book.names_of(f"api_token of {HOOK_EMAIL}")) == 2
+
+    leaks = ledger.scan("generic requests: log records at DEBUG", records.items(), book, unit="records")
+    leaks += ledger.scan("generic requests: results", outputs.items(), book, unit="texts")
+    assert_no_leaks(leaks)
     handed = {value for value in masked if isinstance(value, str)}
     assert sorted(name for name, value in book.raw_values().items() if value not in handed) == []
 
