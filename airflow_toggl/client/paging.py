@@ -62,8 +62,10 @@ class Pager:
             if self.page_size is not None:
                 body["page_size"] = self.page_size
             return PageRequest(query or None, body)
-        if self.style == "since":
-            query.setdefault("since", 0)
+        if self.style == "since" and query.get("since") in (None, ""):
+            raise TogglConfigError(
+                "params", "the 'since' style starts from a 'since' parameter (a UNIX time)"
+            )
         return PageRequest(query, json)
 
     def items(self, body: Any) -> list[Any]:

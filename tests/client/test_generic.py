@@ -183,7 +183,7 @@ def test_rows_style_follows_the_next_row_headers(
 def test_since_style_stops_when_nothing_is_new(token_client: TogglClient, toggl_emulator, toggl_user) -> None:
     toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=5)
     toggl_emulator.reset_counters()
-    entries = list(token_client.paginate("/api/v9/me/time_entries", style="since"))
+    entries = list(token_client.paginate("/api/v9/me/time_entries", style="since", params={"since": 0}))
     assert len(entries) == 5
     assert len({entry["id"] for entry in entries}) == 5
     assert toggl_emulator.counters()["requests"]["GET /api/v9/me/time_entries"] == 2
@@ -269,6 +269,8 @@ def test_a_bad_next_row_header_is_a_response_error() -> None:
         ({"items_key": ""}, "items_key"),
         ({"max_pages": 0}, "max_pages"),
         ({"style": "rows", "json": [1]}, "json"),
+        ({"style": "since"}, "params"),
+        ({"style": "since", "params": {"since": ""}}, "params"),
     ],
 )
 def test_bad_paging_arguments_name_the_field(
@@ -277,3 +279,18 @@ def test_bad_paging_arguments_name_the_field(
     with pytest.raises(TogglConfigError) as info:
         token_client.paginate("/api/v9/me/time_entries", **options)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [({"items": [1, 2]}, [1, 2]), ({"items": None}, []), ({}, []), (None, [])],
+)
+def test_items_under_a_key(body: Any, expected: list[Any]) -> None:
+    assert pager("page", None, "items").items(body) == expected
+
+
+def test_items_that_are_not_a_list_are_a_response_error() -> None:
+    with pytest.raises(TogglResponseError):
+        pager("page", None, "items").items({"items": {"a": 1}})
+    with pytest.raises(TogglResponseError):
+        pager("page").items({"items": [1]})  # an object answer needs items_key
