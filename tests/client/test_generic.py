@@ -177,7 +177,9 @@ def test_rows_style_follows_the_next_row_headers(
     rows = token_client.paginate(_search_path(toggl_user), style="rows", json=WEEK, page_size=50)
     numbers = [row["row_number"] for row in rows]
     assert numbers == list(range(1, 7 * 24 + 1))
-    assert toggl_emulator.counters()["requests"][f"POST {_search_path(toggl_user)}"] == 4
+    counters = toggl_emulator.counters()
+    assert counters["requests"][f"POST {_search_path(toggl_user)}"] == 4
+    assert counters["connections"] == 1  # every page over the one pooled connection
 
 
 def test_since_style_stops_when_nothing_is_new(token_client: TogglClient, toggl_emulator, toggl_user) -> None:
