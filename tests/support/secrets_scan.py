@@ -17,16 +17,23 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import re
 import traceback
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from structlog.tracebacks import ExceptionDictTransformer
 
-from tests.support.airflow_cluster import Leak, basic_credentials, find_leaks, redact
+from airflow_toggl.client.session import TogglSession
+from airflow_toggl.emulator.server import TogglEmulator
+from airflow_toggl.exceptions import TogglError
+from airflow_toggl.hooks.toggl import TogglHook
+from tests.support.airflow import ROOT, toggl_connection
+from tests.support.airflow_cluster import AirflowCluster, Leak, basic_credentials, find_leaks, redact
 
 PRODUCT_LOGGERS = ("airflow_toggl", "urllib3", "requests")
 """Logger trees the in-process tests capture at DEBUG."""
@@ -302,3 +309,119 @@ __all__ = [
     "exception_texts",
     "me_over_the_wire",
 ]
+
+
+# -- the leak suites' accounts, and a bench of hooks over them -------------------------------------
+
+DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
+ROTATION = "toggl_session_rotation"
+LIFECYCLE = "toggl_session_lifecycle"
+STORE_KEY = "toggl_session_secret__toggl_default"
+TOKEN_VARIABLE = "toggl_api_token_secret__toggl_default"
+RESET_CODE_VARIABLE = "toggl_password_reset_code_secret"  # read by the confirm DAG, deleted after use
+CHECKED_TABLES = ("xcom", "rendered_task_instance_fields", "variable")
+SESSION_TTL = 3 * 24 * 3600  # under the rotation DAG's 7 days: every rotation replaces the session
+LOGGER_OF_LINE = re.compile(r"\[([A-Za-z_][\w.]*)\]\s+loc=")
+
+DAGS_EMAIL = "leakscan-dags@example.com"
+DAGS_PASSWORD = "pwDagsScan-Kq4vX8nT2"
+DAGS_NEW_PASSWORD = "pwAfterReset-Zr6mW3pL"
+DAGS_TOKEN = "5ec7e75dac0ffee05ec7e75dac0ffee0"
+CLUSTER_EMAIL = "leakscan-scheduler@example.com"
+CLUSTER_PASSWORD = "pwSchedScan-Hy5cN1bV7"
+CLUSTER_TOKEN = "c1a55e7c1a55e7c1a55e7c1a55e7c1a5"
+HOOK_EMAIL = "leakscan-hook@example.com"
+HOOK_PASSWORD = "pwHookScan-Tg8dF2sJ4"
+HOOK_NEW_PASSWORD = "pwHookReset-Wc3nB9xQ6"
+HOOK_TOKEN = "b00c5ca7b00c5ca7b00c5ca7b00c5ca7"
+SIGNUP_EMAIL = "leakscan-signup@example.com"
+SIGNUP_PASSWORD = "pwSignupScan-Jm2kR7vY5"
+OTHER_EMAIL = "leakscan-other@example.com"
+OTHER_PASSWORD = "pwOtherScan-Lp9sD4hG1"
+WRONG_TOKEN = "0bad70c3e0bad70c3e0bad70c3e0bad7"
+WRONG_PASSWORD = "pwMistyped-Ux5qE8tA3"
+
+DAGS_TEST_RUNS: tuple[tuple[str, str], ...] = (
+    ("credentials health", "toggl_credentials_health"),
+    ("session lifecycle", LIFECYCLE),
+    ("session rotation, first run", ROTATION),
+    ("session rotation, second run", ROTATION),
+    ("password reset request", "toggl_password_reset_request"),
+    ("password reset confirm", "toggl_password_reset_confirm"),
+    ("weekly export", "toggl_export_time_entries"),
+    ("API token reset", "toggl_api_token_reset"),
+)
+
+
+def request_reset_code(emulator: TogglEmulator, email: str) -> str:
+    """Have the emulator mail a reset code (without the code under test) and return it."""
+    request = urllib.request.Request(
+        f"{emulator.url}/api/me/password_reset/request",
+        data=json.dumps({"email": email}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    return emulator.outbox(email)[-1]
+
+
+def other_tables(home: AirflowCluster) -> list[str]:
+    """Every table of the metadata DB but the three checked on their own."""
+    rows = home.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    return [row["name"] for row in rows if row["name"] not in CHECKED_TABLES]
+
+
+class Bench:
+    """An emulator with one user, and hooks over connections set in the environment."""
+
+    def __init__(
+        self, factory: Callable[..., TogglEmulator], monkeypatch: pytest.MonkeyPatch, book: SecretBook
+    ) -> None:
+        self.factory = factory
+        self.monkeypatch = monkeypatch
+        self.book = book
+        self.emulator = factory(cookie_style="no-eyj")
+        self.user = self.emulator.add_user(
+            HOOK_EMAIL, HOOK_PASSWORD, api_token=HOOK_TOKEN, fullname="Leak Scan"
+        )
+        book.add_user(self.emulator, self.user)
+        self._connections = 0
+
+    def hook(
+        self,
+        *,
+        emulator: TogglEmulator | None = None,
+        user: dict[str, Any] | None = None,
+        auth_mode: str | None = None,
+        session_cookie: str | None = None,
+        **extra: Any,
+    ) -> TogglHook:
+        """A hook over a fresh connection (``extra`` overrides the connection's extras)."""
+        self._connections += 1
+        conn_id = f"toggl_bench_{self._connections}"
+        connection = toggl_connection(emulator or self.emulator, user or self.user, **extra)
+        self.monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+        return TogglHook(conn_id, auth_mode=auth_mode, session_cookie=session_cookie)
+
+    def session(self) -> TogglSession:
+        """A live session of the bench user, issued without a request."""
+        return TogglSession.from_cookie(self.emulator.issue_session(HOOK_EMAIL))
+
+    def reset_code(self) -> str:
+        return request_reset_code(self.emulator, HOOK_EMAIL)
+
+
+def provoke(case_run: Callable[[], Any]) -> TogglError:
+    try:
+        case_run()
+    except TogglError as error:
+        return error
+    raise AssertionError("no TogglError was raised")
+
+
+def scan_error(error: BaseException, label: str, logs: Any, book: SecretBook, ledger: Ledger) -> list[Leak]:
+    """Leaks in the error's renderings and in the records logged meanwhile."""
+    records = dict(logs.texts(label))
+    leaks = ledger.scan("errors: str, repr, tracebacks, pickle", exception_texts(error, label), book)
+    return leaks + ledger.scan("errors: log records on the way", records.items(), book, unit="records")
