@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_toggl.emulator.data import REPORTS_PREFIX, WorkspaceData
-from airflow_toggl.emulator.request import SESSION_COOKIE, Request
+from airflow_toggl.emulator.request import SESSION_COOKIE, Request, allowed_methods, handler_for
 from airflow_toggl.emulator.responses import (
     Response,
     empty,
     error,
     http_date,
     json_response,
+    method_not_allowed,
     too_many_requests,
 )
 from airflow_toggl.emulator.state import EmulatorState, SessionRecord, User, iso_timestamp
@@ -159,11 +160,9 @@ class TogglApp:
         handlers = self._handlers(request.path)
         if handlers is None:
             return error(404, "not found")
-        handler = handlers.get(request.method)
+        handler = handler_for(handlers, request.method)
         if handler is None:
-            response = error(405, "method not allowed")
-            response.headers.append(("Allow", ", ".join(sorted(handlers))))
-            return response
+            return method_not_allowed(allowed_methods(handlers))
         if not request.path.startswith(METERED_PREFIXES):
             return handler(request, credential)
         if credential.user is None:

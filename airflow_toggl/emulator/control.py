@@ -16,8 +16,8 @@ from typing import Any
 from airflow_toggl.emulator.app import TogglApp
 from airflow_toggl.emulator.config import YEAR, bounded_number
 from airflow_toggl.emulator.faults import Fault, make_fault
-from airflow_toggl.emulator.request import Request
-from airflow_toggl.emulator.responses import Response, error, json_response
+from airflow_toggl.emulator.request import Request, allowed_methods, handler_for
+from airflow_toggl.emulator.responses import Response, error, json_response, method_not_allowed
 from airflow_toggl.emulator.state import Counters, EmulatorState
 
 CONTROL_PREFIX = "/_emulator"
@@ -223,9 +223,9 @@ class ControlApi:
         handlers = self.routes.get(request.path[len(CONTROL_PREFIX) :].rstrip("/") or "/")
         if handlers is None:
             return error(404, "not found")
-        handler = handlers.get(request.method)
+        handler = handler_for(handlers, request.method)
         if handler is None:
-            return error(405, "method not allowed")
+            return method_not_allowed(allowed_methods(handlers))
         try:
             return handler(request)
         except (TypeError, ValueError) as exc:

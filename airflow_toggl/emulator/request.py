@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 SESSION_COOKIE = "__Secure-accounts-session"
+_Handler = TypeVar("_Handler")
+
+
+def handler_for(handlers: Mapping[str, _Handler], method: str) -> _Handler | None:
+    """The handler of ``method`` on a path; HEAD is answered by GET's (the server leaves out the body)."""
+    if method == "HEAD" and "HEAD" not in handlers:
+        return handlers.get("GET")
+    return handlers.get(method)
+
+
+def allowed_methods(handlers: Mapping[str, Any]) -> str:
+    """The ``Allow`` header of a path: its methods, with HEAD wherever GET is served."""
+    methods = set(handlers) | ({"HEAD"} if "GET" in handlers else set())
+    return ", ".join(sorted(methods))
 
 
 def _refuse_constant(name: str) -> Any:

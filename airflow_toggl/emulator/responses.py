@@ -43,6 +43,13 @@ def error(status: int, message: str) -> Response:
     return json_response(status, {"message": message})
 
 
+def method_not_allowed(allow: str) -> Response:
+    """405 with the ``Allow`` header listing what the path serves."""
+    response = error(405, "method not allowed")
+    response.headers.append(("Allow", allow))
+    return response
+
+
 def empty(status: int = 200) -> Response:
     """An answer with no body (Content-Length 0)."""
     return Response(status)

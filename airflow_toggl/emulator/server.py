@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Every supported method goes through ``_serve``; routing decides 404/405."""
         self._serve()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
 
     def _serve(self) -> None:
         """Read the request, apply any fault, answer."""
@@ -154,7 +154,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(request, response)
 
     def _send(self, request: Request | None, response: Response) -> None:
-        """Write a complete response (always with Content-Length, so keep-alive works)."""
+        """Write a complete response (always with Content-Length, so keep-alive works).
+
+        A HEAD answer carries the headers, Content-Length included, of the GET answer and no body.
+        """
         # Counted before writing, so a client that has its answer always sees it counted.
         if request is not None:
             self.server.engine.responded(request, response.status)
@@ -166,7 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(response.body)
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
         log.debug("%s %s -> %s", self.command, _redact(self.path.split("?", 1)[0]), response.status)
 
     def _fault(self, request: Request, fault: Fault, real: Response | None) -> None:

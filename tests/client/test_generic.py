@@ -45,6 +45,21 @@ def test_request_query_parameters(token_client: TogglClient, toggl_emulator, tog
     assert [entry["start"][:10] for entry in week][::-1] == [f"2026-11-{day}" for day in range(23, 30)]
 
 
+def test_head_returns_none_and_is_resent_after_a_drop(
+    token_client: TogglClient, toggl_emulator, toggl_user
+) -> None:
+    toggl_emulator.reset_counters()
+    assert token_client.request("HEAD", "/api/v9/me/workspaces") is None  # a HEAD answer has no body
+    toggl_emulator.inject_fault("/api/v9/me/workspaces", method="HEAD", action="drop", count=1)
+    assert token_client.request("head", "/api/v9/me/workspaces") is None  # idempotent: sent again
+    counters = toggl_emulator.counters()
+    assert counters["requests"] == {"HEAD /api/v9/me/workspaces": 3}
+    assert counters["responses"] == {"HEAD /api/v9/me/workspaces 200": 2}
+    with pytest.raises(TogglAPIError) as info:
+        token_client.request("HEAD", "/api/v9/no/such/thing")
+    assert info.value.status_code == 404
+
+
 def test_request_errors_are_typed(token_client: TogglClient, make_client, toggl_user) -> None:
     with pytest.raises(TogglAPIError) as info:
         token_client.request("GET", "/api/v9/no/such/thing")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -164,7 +165,7 @@ def test_unknown_path_is_404(em: TogglEmulator, path: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("POST", "/api/v9/me", "GET"),
+        ("POST", "/api/v9/me", "GET, HEAD"),
         ("GET", "/api/sessions", "DELETE, POST"),
         ("PUT", "/api/signup", "POST"),
         ("GET", "/api/v9/me/reset_token", "POST"),
@@ -174,3 +175,48 @@ def test_wrong_method_is_405(em: TogglEmulator, method: str, path: str, allow: s
     response = requests.request(method, f"{em.url}{path}", timeout=5)
     assert response.status_code == 405
     assert response.headers["Allow"] == allow
+
+
+def _read_answer(sock: socket.socket, buffered: bytes) -> tuple[bytes, bytes]:
+    """One answer's head (up to the blank line) and what came after it, read from ``sock``."""
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {buffered!r}"
+        buffered += chunk
+    head, _, rest = buffered.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def test_head_is_answered_like_get_without_a_body(em: TogglEmulator, alice: dict[str, Any]) -> None:
+    auth = (alice["api_token"], "api_token")
+    got = requests.get(f"{em.url}/api/v9/me/workspaces", auth=auth, timeout=5)
+    head = requests.head(f"{em.url}/api/v9/me/workspaces", auth=auth, timeout=5)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["Content-Length"] == str(len(got.content))
+    assert head.headers["Content-Type"] == got.headers["Content-Type"]
+    counters = em.counters()
+    assert counters["requests"]["HEAD /api/v9/me/workspaces"] == 1
+    assert counters["responses"]["HEAD /api/v9/me/workspaces 200"] == 1
+    assert requests.head(f"{em.url}/api/v9/me", timeout=5).status_code == 403  # authenticated like GET
+    assert requests.head(f"{em.url}/api/sessions", timeout=5).status_code == 405
+    assert requests.head(f"{em.url}/_emulator/health", timeout=5).status_code == 200
+
+
+def test_a_head_answer_leaves_no_body_on_a_kept_alive_connection(em: TogglEmulator) -> None:
+    """The next answer on the connection starts right after the HEAD answer's headers."""
+    with socket.create_connection(("127.0.0.1", em.port), timeout=5) as sock:
+        sock.sendall(
+            b"HEAD /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        first, rest = _read_answer(sock, b"")
+        assert first.startswith(b"HTTP/1.1 200")
+        assert b"content-length: 16" in first.lower()
+        second, _ = _read_answer(sock, rest)
+        assert second.startswith(b"HTTP/1.1 200")
+
+
+def test_control_paths_list_their_methods_on_405(em: TogglEmulator) -> None:
+    response = requests.delete(f"{em.url}/_emulator/health", timeout=5)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD"

@@ -40,6 +40,14 @@ def test_request_with_each_credential(hook_for, toggl_emulator, toggl_user, auth
 
 
 @pytest.mark.parametrize("auth_mode", AUTH_MODES)
+def test_head_with_each_credential(hook_for, toggl_emulator, toggl_user, auth_mode: str) -> None:
+    hook = hook_for(auth_mode)
+    toggl_emulator.reset_counters()
+    assert hook.request("HEAD", "/api/v9/me/time_entries") is None
+    assert toggl_emulator.counters()["responses"] == {"HEAD /api/v9/me/time_entries 200": 1}
+
+
+@pytest.mark.parametrize("auth_mode", AUTH_MODES)
 def test_paginate_with_each_credential(hook_for, toggl_emulator, toggl_user, auth_mode: str) -> None:
     toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=130, every=3600)
     hook = hook_for(auth_mode)
