@@ -228,7 +228,7 @@ class _Server(ThreadingHTTPServer):
                 if self._closing:  # accepted just as the emulator stopped
                     return
                 self._open.add(conn)
-            self.RequestHandlerClass(conn, client_address, self)
+            _Handler(conn, client_address, self)
         except OSError as exc:  # handshake failures, resets, sockets closed by stop()
             log.debug("connection ended: %s", type(exc).__name__)
         finally:

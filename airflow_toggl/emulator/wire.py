@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from typing import BinaryIO
+from typing import Protocol
 
 MAX_BODY = 1 << 20
 _LINE_LIMIT = 1024
@@ -29,7 +29,15 @@ class BodyError(Exception):
         self.status = status
 
 
-def read_body(rfile: BinaryIO, headers: Message) -> bytes:
+
+class Readable(Protocol):
+    """What a request body is read from: the handler's buffered socket file."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def readline(self, size: int = ..., /) -> bytes: ...
+
+def read_body(rfile: Readable, headers: Message) -> bytes:
     """The request body, by ``Content-Length`` or chunked transfer coding, at most ``MAX_BODY``."""
     encodings = headers.get_all("Transfer-Encoding") or []
     lengths = headers.get_all("Content-Length") or []
@@ -53,7 +61,7 @@ def read_body(rfile: BinaryIO, headers: Message) -> bytes:
     return body
 
 
-def _read_chunked(rfile: BinaryIO) -> bytes:
+def _read_chunked(rfile: Readable) -> bytes:
     """Chunks until the zero-size one, then the trailer section (read and ignored)."""
     chunks: list[bytes] = []
     total = 0
@@ -82,7 +90,7 @@ def _chunk_size(line: bytes) -> int:
     return int(text, 16) if len(text) <= _MAX_DIGITS else MAX_BODY + 1
 
 
-def _line(rfile: BinaryIO) -> bytes:
+def _line(rfile: Readable) -> bytes:
     """One CRLF-terminated line of at most ``_LINE_LIMIT`` bytes (an unended line is refused)."""
     line = rfile.readline(_LINE_LIMIT + 1)
     if len(line) > _LINE_LIMIT:
