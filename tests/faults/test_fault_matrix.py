@@ -1,6 +1,6 @@
 """Every client method against every fault, checked against the retry policy table.
 
-The cases and their expected outcomes live in ``fault_cases.py`` (shared with
+The cases and their expected outcomes live in ``tests/support/fault_matrix`` (shared with
 ``scripts/fault_matrix.py``). Clients come from the ``make_client`` fixture of ``tests/client`` with a
 recording sleep, so Retry-After and quota waits take no wall time. Run with ``-s`` to see the table.
 """
@@ -17,28 +17,12 @@ from airflow_toggl.client import ApiTokenAuth, EmailPasswordAuth, TogglSession
 from airflow_toggl.emulator import TogglEmulator
 from airflow_toggl.exceptions import TogglAPIError, TogglConnectionError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.fault_cases import (
-    CASES,
-    FAULTS,
-    FAULTS_BY_KEY,
-    KNOWN_BUGS,
-    METHODS,
-    METHODS_BY_NAME,
-    PASSWORD,
-    RETRIED,
-    Bench,
-    Case,
-    RecordingSleep,
-    Row,
-    Variant,
-    client_settings,
-    expect,
-    format_table,
-    mismatches,
-    observe,
-    run_case,
-    table_row,
-)
+from tests.support.fault_matrix.cases import CASES, KNOWN_BUGS, Case, expect
+from tests.support.fault_matrix.faults import FAULTS, FAULTS_BY_KEY, Variant
+from tests.support.fault_matrix.methods import METHODS, METHODS_BY_NAME, PASSWORD
+from tests.support.fault_matrix.policy import RETRIED, Row, client_settings
+from tests.support.fault_matrix.run import Bench, RecordingSleep, mismatches, observe, run_case
+from tests.support.fault_matrix.table import matrix_table, table_row
 
 
 def _param(case: Case) -> Any:
@@ -82,7 +66,7 @@ def report() -> Iterator[list[tuple[str, ...]]]:
     rows: list[tuple[str, ...]] = []
     yield rows
     if rows:
-        print(f"\n\nFault matrix ({len(rows)} cases)\n{format_table(rows)}")
+        print(f"\n\nFault matrix ({len(rows)} cases)\n{matrix_table(rows)}")
 
 
 @pytest.mark.timeout(20)
