@@ -10,103 +10,45 @@ burst of 2. Two runs go side by side, each against its own emulator (own bucket,
   policy (exponential backoff with jitter) absorbs them.
 
 Both must end with every worker answered. The figures (429s, requests, wall seconds and their
-ratio) are printed and attached to the test report; only the 429 counts are asserted.
+ratio) are printed and attached to the test report; only the 429 counts are asserted. The workers,
+the connection and the figures are those of ``scripts/load_test.py`` (``tests/support/load.py``).
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict
 
 import pytest
 
-from airflow_toggl.emulator.server import TogglEmulator
+from airflow_toggl.emulator import TogglEmulator
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.airflow import toggl_connection
-
-WORKERS = 20
-BUCKET_RPS = 1
-BUCKET_BURST = 2
-MAX_RETRIES = 12  # with backoff capped at 60 s per wait, ample for 20 workers on a 1 rps bucket
-START_TIMEOUT = 30.0
-
-
-@dataclass
-class LoadRun:
-    """One variant: its emulator, its connection id, and what its workers reported."""
-
-    name: str
-    conn_id: str
-    emulator: TogglEmulator
-    requests_per_second: float
-    answers: list[bool | None] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    wall: float = 0.0
-
-    def figures(self) -> dict[str, Any]:
-        counters = self.emulator.counters()
-        return {
-            "mode": self.name,
-            "workers": WORKERS,
-            "failures": len(self.errors),
-            "rate_limited": counters["rate_limited"],
-            "requests": sum(counters["requests"].values()),
-            "wall_seconds": round(self.wall, 2),
-        }
+from tests.support.airflow import ROOT
+from tests.support.load import (
+    BUCKET_BURST,
+    BUCKET_RPS,
+    LOAD_PATH,
+    MAX_RETRIES,
+    WORKERS,
+    LoadRow,
+    load_connection,
+    load_user,
+    run_threads,
+)
 
 
 def _prepare(
     factory: Callable[..., TogglEmulator], monkeypatch: pytest.MonkeyPatch, name: str, rps: float
-) -> LoadRun:
-    """A fresh emulator with the bucket on, one user with a credential no other test paces, and its connection."""
+) -> tuple[str, TogglEmulator]:
+    """A fresh emulator with the bucket on, a user no other test paces, and its connection id."""
     emulator = factory(rate_limit_rps=BUCKET_RPS, rate_limit_burst=BUCKET_BURST)
-    user = emulator.add_user(f"load-{name}@example.com", "pw-Load-" + secrets.token_hex(6))
-    connection = toggl_connection(emulator, user, requests_per_second=rps, max_retries=MAX_RETRIES)
     conn_id = f"toggl_load_{name}"
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
-    return LoadRun(name=name, conn_id=conn_id, emulator=emulator, requests_per_second=rps)
-
-
-def _run_side_by_side(runs: list[LoadRun]) -> None:
-    """Start every worker of every run, release them together, and wait for all of them."""
-    start = threading.Barrier(WORKERS * len(runs) + 1)
-    finished: dict[str, list[float]] = {run.name: [] for run in runs}
-    lock = threading.Lock()
-
-    def worker(run: LoadRun, index: int) -> None:
-        hook = TogglHook(toggl_conn_id=run.conn_id)
-        hook.get_conn()  # read the connection and build the client before the clock starts
-        start.wait(timeout=START_TIMEOUT)
-        try:
-            run.answers[index] = hook.is_logged_in()
-        except Exception as error:  # every failure is reported, not only Toggl's
-            with lock:
-                run.errors.append(f"{type(error).__name__}: {error}")
-        finally:
-            with lock:
-                finished[run.name].append(time.monotonic())
-
-    threads: list[threading.Thread] = []
-    for run in runs:
-        run.answers = [None] * WORKERS
-        threads += [
-            threading.Thread(target=worker, args=(run, index), daemon=True) for index in range(WORKERS)
-        ]
-    for thread in threads:
-        thread.start()
-    start.wait(timeout=START_TIMEOUT)
-    released = time.monotonic()
-    for thread in threads:
-        thread.join()
-    for run in runs:
-        run.wall = max(finished[run.name]) - released
+    connection = load_connection(emulator, load_user(emulator, name), rps, MAX_RETRIES)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection)
+    return conn_id, emulator
 
 
 @pytest.mark.timeout(120)
@@ -115,42 +57,43 @@ def test_pacing_spares_the_bucket_and_retries_absorb_the_rest(
     monkeypatch: pytest.MonkeyPatch,
     record_property: Callable[[str, object], None],
 ) -> None:
-    paced = _prepare(toggl_emulator_factory, monkeypatch, "paced", BUCKET_RPS)
-    unpaced = _prepare(toggl_emulator_factory, monkeypatch, "unpaced", 0)
-    hook = TogglHook(toggl_conn_id=paced.conn_id)
-    assert hook.settings.config.requests_per_second == BUCKET_RPS
-    assert TogglHook(toggl_conn_id=unpaced.conn_id).settings.config.requests_per_second == 0
+    runs = {
+        "paced": _prepare(toggl_emulator_factory, monkeypatch, "paced", BUCKET_RPS),
+        "unpaced": _prepare(toggl_emulator_factory, monkeypatch, "unpaced", 0),
+    }
+    assert TogglHook(toggl_conn_id=runs["paced"][0]).settings.config.requests_per_second == BUCKET_RPS
+    assert TogglHook(toggl_conn_id=runs["unpaced"][0]).settings.config.requests_per_second == 0
 
-    _run_side_by_side([paced, unpaced])
+    reports, released = run_threads([conn_id for conn_id, _ in runs.values()], WORKERS)
 
-    figures = {run.name: run.figures() for run in (paced, unpaced)}
-    ratio = unpaced.wall / paced.wall if paced.wall else float("inf")
-    for name, values in figures.items():
-        record_property(f"load_{name}", values)
-        print(f"load {name}: {values}")
+    rows = {
+        name: LoadRow.of(name, WORKERS, reports[conn_id], released, emulator.counters())
+        for name, (conn_id, emulator) in runs.items()
+    }
+    paced, unpaced = rows["paced"], rows["unpaced"]
+    ratio = unpaced.wall_seconds / paced.wall_seconds if paced.wall_seconds else float("inf")
+    for name, row in rows.items():
+        record_property(f"load_{name}", asdict(row))
+        print(f"load {name}: {asdict(row)}")
     record_property("load_wall_ratio_unpaced_to_paced", round(ratio, 2))
     print(f"load wall ratio unpaced/paced: {ratio:.2f}")
 
-    for run in (paced, unpaced):
-        assert run.errors == [], f"{run.name}: {run.errors}"
-        assert run.answers == [True] * WORKERS, f"{run.name}: a worker got no answer"
-        counters = run.emulator.counters()
+    for name, (conn_id, emulator) in runs.items():
+        assert [report.error for report in reports[conn_id] if report.error] == [], name
+        assert sorted(report.index for report in reports[conn_id] if report.answered) == list(range(WORKERS))
+        counters = emulator.counters()
         # Each request was answered 200 or 429, and each 429 was followed by one more attempt.
-        assert counters["requests"] == {"GET /api/v9/me/logged": WORKERS + counters["rate_limited"]}
-        assert counters["responses"].get("GET /api/v9/me/logged 200") == WORKERS
-    paced_429 = figures["paced"]["rate_limited"]
-    unpaced_429 = figures["unpaced"]["rate_limited"]
+        assert counters["requests"] == {f"GET {LOAD_PATH}": WORKERS + counters["rate_limited"]}
+        assert counters["responses"].get(f"GET {LOAD_PATH} 200") == WORKERS
     # Paced requests leave a second between them; the burst of 2 absorbs a late thread or two.
-    assert paced_429 <= 1
+    assert paced.rate_limited <= 1
     # Twenty at once overflow a bucket of 2; the retries that followed are what let them through.
-    assert unpaced_429 > 0
-    assert unpaced_429 > paced_429
+    assert unpaced.rate_limited > 0
+    assert unpaced.rate_limited > paced.rate_limited
 
 
 @pytest.mark.timeout(120)
 def test_the_load_script_prints_its_table() -> None:
-    from tests.support.airflow import ROOT
-
     script = ROOT / "scripts" / "load_test.py"
     result = subprocess.run(
         [sys.executable, str(script), "-n", "3", "--modes", "threads-paced", "processes-pool", "--json"],
