@@ -1,8 +1,8 @@
 """Every client method against every fault, checked against the retry policy table.
 
 The cases and their expected outcomes live in ``tests/support/fault_matrix`` (shared with
-``scripts/fault_matrix.py``). Clients come from the ``make_client`` fixture of ``tests/client`` with a
-recording sleep, so Retry-After and quota waits take no wall time. Run with ``-s`` to see the table.
+``scripts/fault_matrix.py``). Clients come from the shared ``make_client`` fixture with a recording
+sleep, so Retry-After and quota waits take no wall time. Run with ``-s`` to see the table.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _param(case: Case) -> Any:
 
 @pytest.fixture
 def sleeps() -> RecordingSleep:
-    """Overrides tests/client's recorder for ``make_client``: this one can also restart a server."""
+    """Overrides the shared recorder of ``make_client``: this one can also restart a server."""
     return RecordingSleep()
 
 
