@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from tenacity import Retrying
 
 from airflow_toggl import __version__
 from airflow_toggl.client.auth import NoAuth, SessionCookieAuth, TogglAuth
-from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.config import DEFAULT_REQUESTS_PER_SECOND, ClientConfig
 from airflow_toggl.client.endpoint import SECRET_ANSWER_PATHS, Call, generic_call, scrubbed, visit_secrets
 from airflow_toggl.client.errors import (
     TogglAPIError,
@@ -34,9 +34,9 @@ from airflow_toggl.client.errors import (
     TogglRateLimitError,
     TogglResponseError,
 )
-from airflow_toggl.client.limits import Quota, parse_quota, shared_pacer
+from airflow_toggl.client.limits import Quota, account_key, pacing_interval, parse_quota, shared_pacer
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Pager, PageRequest, pager
-from airflow_toggl.client.retry import default_wait, parse_retry_after, retry_decision
+from airflow_toggl.client.retry import parse_retry_after, retry_policy, wait_for_toggl
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,9 @@ class TogglClient:
     """Talks to the Toggl Track API and the accounts service with one credential.
 
     ``auth`` is the default credential (API token, email/password or session cookie); endpoints that
-    need another (session create, delete, signup) take theirs explicitly. ``sleep`` is injectable so
+    need another (session create, delete, signup) take theirs explicitly. ``account`` names the user
+    (the email, else the API token) so that every credential of one account shares one pace in this
+    process; without it, the credential's own email or digest is used. ``sleep`` is injectable so
     retry tests take no wall time.
     """
 
@@ -86,6 +88,7 @@ class TogglClient:
         on_secret: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         http: requests.Session | None = None,
+        account: str | None = None,
     ) -> None:
         self.config = config
         self._auth: TogglAuth = auth or NoAuth()
@@ -98,6 +101,10 @@ class TogglClient:
         self.last_quota: Quota | None = None
         for secret in self._auth.secrets():
             self._remember_secret(secret)
+        self._pace = pacing_interval(config.requests_per_second)
+        account = account or getattr(self._auth, "email", None)
+        self._pacer = shared_pacer(account_key(account) if account else self._auth.fingerprint)
+        self._policies = {idempotent: self._retry_policy(idempotent) for idempotent in (True, False)}
 
     def __repr__(self) -> str:
         return f"TogglClient(track={self.config.track_api_url!r}, auth={self._auth!r})"
@@ -336,31 +343,35 @@ class TogglClient:
         """Send one logical request under the retry policy; return the 2xx response or raise a TogglError."""
         base = self.config.track_api_url if service is Service.TRACK else self.config.accounts_api_url
         auth = auth or self._auth
-        retrying = Retrying(
-            stop=stop_after_attempt(self.config.max_retries + 1),
-            wait=default_wait(self.config.backoff_cap),
-            retry=retry_if_exception(retry_decision(idempotent, self.config.max_quota_wait)),
+        policy = self._policies[idempotent]
+        return policy(self._send, method, base + path, auth, json, params, label or f"{method} {path}")
+
+    def _retry_policy(self, idempotent: bool) -> Retrying:
+        """The retry policy for one kind of request; its waits include the account's pacing."""
+        pacer, pace = self._pacer, self._pace
+        wait = wait_for_toggl(
+            bucket_interval=pace or pacing_interval(DEFAULT_REQUESTS_PER_SECOND),
+            backoff_cap=self.config.backoff_cap,
+            pacing=lambda: pacer.delay(pace),
+        )
+        return retry_policy(
+            attempts=self.config.max_retries + 1,
+            idempotent=idempotent,
+            max_wait=self.config.max_quota_wait,
+            wait=wait,
             sleep=self._sleep,
             before_sleep=self._log_retry,
-            reraise=True,
         )
-        return retrying(self._send, method, base + path, auth, json, params, label or f"{method} {path}")
 
     def _send(
         self, method: str, url: str, auth: TogglAuth, json: Any, params: Mapping[str, Any] | None, label: str
     ) -> requests.Response:
-        shared_pacer(auth.fingerprint, self.config.requests_per_second).wait(self._sleep)
         try:
-            response = self._http.request(
-                method,
-                url,
-                auth=auth,
-                json=json,
-                params=params,
-                timeout=self.config.timeout,
-                verify=self.config.verify,
-                allow_redirects=False,  # never carry credentials or a password body to another place
-            )
+            if self._pace:
+                with self._pacer.turn(self._pace, self._sleep):
+                    response = self._http_request(method, url, auth, json, params)
+            else:
+                response = self._http_request(method, url, auth, json, params)
         except requests.exceptions.RequestException as exc:
             raise self._connection_error(exc, label) from None
         log.debug("Toggl %s -> %s", label, response.status_code)
@@ -369,6 +380,20 @@ class TogglClient:
         if error is not None:
             raise error
         return response
+
+    def _http_request(
+        self, method: str, url: str, auth: TogglAuth, json: Any, params: Mapping[str, Any] | None
+    ) -> requests.Response:
+        return self._http.request(
+            method,
+            url,
+            auth=auth,
+            json=json,
+            params=params,
+            timeout=self.config.timeout,
+            verify=self.config.verify,
+            allow_redirects=False,  # never carry credentials or a password body to another place
+        )
 
     def _log_retry(self, state: Any) -> None:
         error = state.outcome.exception() if state.outcome else None

@@ -1,11 +1,13 @@
-"""Toggl's limits seen from the client: pacing below the leaky bucket, and the hourly quota headers."""
+"""Toggl's limits seen from the client: pacing per account under the leaky bucket, and the quota headers."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 QUOTA_REMAINING_HEADER = "X-Toggl-Quota-Remaining"
@@ -51,41 +53,65 @@ def _parse_seconds(value: object) -> float | None:
     return abs(seconds)  # "-0" parses as -0.0, which is not below zero but prints as "-0"
 
 
-class Pacer:
-    """Spaces requests at least ``1 / rate`` seconds apart, across threads; rate 0 never waits."""
+PACING_MARGIN = 0.02
+"""Fraction added to the pacing interval, so a server clock running slightly fast still sees a full one."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
+
+def pacing_interval(requests_per_second: float) -> float:
+    """Seconds from the end of one request to the start of the next; 0 when pacing is off."""
+    return (1.0 + PACING_MARGIN) / requests_per_second if requests_per_second > 0 else 0.0
+
+
+class Pacer:
+    """One account's turn to talk to Toggl, shared by every client and thread of the process.
+
+    A request starts at least ``interval`` after the previous one *ended* (its answer arrived), and
+    requests take turns. A server that admits one request per interval therefore sees at least that
+    much between two requests, whatever delays the network or thread scheduling add to either one.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._next_slot = 0.0
+        self._last_end = -math.inf
 
-    def wait(self, sleep: Callable[[float], None]) -> float:
-        """Reserve the next slot and sleep until it; return how long it slept."""
-        if not self._interval:
-            return 0.0
+    def delay(self, interval: float) -> float:
+        """Seconds until a request may start, if no other thread takes the turn first."""
+        return max(0.0, self._last_end + interval - self._clock())
+
+    @contextmanager
+    def turn(self, interval: float, sleep: Callable[[float], None]) -> Iterator[float]:
+        """Wait for the account's turn (yielding how long that took); the request runs inside."""
         with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self._interval
-        delay = slot - now
-        if delay > 0:
-            sleep(delay)
-        return delay
+            delay = self.delay(interval)
+            if delay > 0:
+                sleep(delay)
+            try:
+                yield delay
+            finally:
+                self._last_end = self._clock()
 
 
-_pacers: dict[tuple[str, float], Pacer] = {}
+def account_key(account: str) -> str:
+    """A digest naming an account (its email, else its credential): safe to keep as a dictionary key."""
+    if "@" in account:
+        account = account.strip().lower()  # emails are case-insensitive
+    return "account:" + hashlib.sha256(account.encode()).hexdigest()[:16]
+
+
+_pacers: dict[str, Pacer] = {}
 _pacers_lock = threading.Lock()
 
 
-def shared_pacer(key: str, rate: float) -> Pacer:
-    """The process-wide pacer for one credential at one rate.
+def shared_pacer(key: str) -> Pacer:
+    """The process-wide pacer of one account.
 
-    Toggl's bucket is per credential and IP, so every client of this process that uses the same
-    credential shares one pacer. ``key`` must not be a secret itself (use a digest).
+    Toggl's leaky bucket counts per user, so every credential of one account (API token,
+    email/password, each session cookie) and every client and thread using one shares a pacer.
+    ``key`` must not be a secret itself: use :func:`account_key`.
     """
     with _pacers_lock:
-        pacer = _pacers.get((key, rate))
+        pacer = _pacers.get(key)
         if pacer is None:
-            pacer = _pacers[(key, rate)] = Pacer(rate)
+            pacer = _pacers[key] = Pacer()
         return pacer

@@ -7,12 +7,13 @@ is safe to re-send, and how long the caller accepts to wait in-process.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from tenacity import RetryCallState
-from tenacity.wait import wait_base, wait_random_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_base
 
 from airflow_toggl.client.errors import (
     TogglAPIError,
@@ -67,25 +68,83 @@ def parse_retry_after(value: object, now: datetime | None = None) -> float | Non
     return max(0.0, delay) if math.isfinite(delay) else None
 
 
-class wait_for_toggl(wait_base):
-    """Wait as long as Toggl asks (``Retry-After``, quota reset), else exponential backoff with jitter."""
+QUOTA_WAIT_MARGIN = 1.0
+"""Seconds added to an announced quota reset, so the first request after it is not refused again."""
+SERVER_BACKOFF_BASE = 0.5
+"""First exponential backoff step for server and network failures, in seconds."""
 
-    def __init__(self, backoff: wait_base, quota_margin: float = 1.0) -> None:
-        self._backoff = backoff
-        self._quota_margin = quota_margin
+
+def retry_wait(
+    error: BaseException | None, attempt: int, *, bucket_interval: float, backoff_cap: float, jitter: float
+) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (from 1); ``jitter`` is a draw from [0, 1).
+
+    - 429 with ``Retry-After``: exactly that.
+    - 429 without: at least one bucket interval, up to half of one more at random, doubling with
+      each attempt (capped at ``backoff_cap``, never below one interval): a sooner retry would be
+      refused by the same bucket.
+    - 402 with quota headers: until the announced reset, plus :data:`QUOTA_WAIT_MARGIN`.
+    - Anything else: "full jitter" exponential backoff, a random part of 0.5, 1, 2... s, capped.
+    """
+    if isinstance(error, TogglRateLimitError):
+        if error.retry_after is not None:
+            return error.retry_after
+        step = bucket_interval * 2 ** (attempt - 1) * (1.0 + jitter / 2)
+        return min(step, max(backoff_cap, bucket_interval))
+    if isinstance(error, TogglQuotaExceededError):
+        return error.resets_in + QUOTA_WAIT_MARGIN
+    return jitter * min(backoff_cap, SERVER_BACKOFF_BASE * 2 ** (attempt - 1))
+
+
+class wait_for_toggl(wait_base):
+    """:func:`retry_wait` as a tenacity wait, never shorter than the account's pacer asks.
+
+    So the wait a retry log line announces is the wait that happens: pacing is already in it.
+    """
+
+    def __init__(
+        self,
+        *,
+        bucket_interval: float,
+        backoff_cap: float,
+        pacing: Callable[[], float] = lambda: 0.0,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self._bucket_interval = bucket_interval
+        self._backoff_cap = backoff_cap
+        self._pacing = pacing
+        self._draw = draw
 
     def __call__(self, retry_state: RetryCallState) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, TogglRateLimitError) and error.retry_after is not None:
-            return error.retry_after
-        if isinstance(error, TogglQuotaExceededError):
-            return error.resets_in + self._quota_margin
-        return self._backoff(retry_state)
+        wait = retry_wait(
+            error,
+            retry_state.attempt_number,
+            bucket_interval=self._bucket_interval,
+            backoff_cap=self._backoff_cap,
+            jitter=self._draw(),
+        )
+        return max(wait, self._pacing())
 
 
-def default_wait(backoff_cap: float) -> wait_base:
-    """Toggl's own hints first, else random exponential backoff capped at ``backoff_cap``."""
-    return wait_for_toggl(wait_random_exponential(multiplier=0.5, max=backoff_cap))
+def retry_policy(
+    *,
+    attempts: int,
+    idempotent: bool,
+    max_wait: float,
+    wait: wait_base,
+    sleep: Callable[[float], None],
+    before_sleep: Callable[[RetryCallState], None],
+) -> Retrying:
+    """The one retry policy for one kind of request (idempotent or not); built once per client, reused."""
+    return Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait,
+        retry=retry_if_exception(retry_decision(idempotent, max_wait)),
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
 
 
 def retry_decision(idempotent: bool, max_wait: float) -> Callable[[BaseException], bool]:

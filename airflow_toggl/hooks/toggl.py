@@ -8,7 +8,7 @@ logic of its own: that lives in :mod:`airflow_toggl.client`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -149,6 +149,8 @@ class TogglHook(BaseHook):
     :param auth_mode: override the connection's ``auth_mode`` (``api_token``, ``basic``, ``session``).
     :param session_cookie: a session cookie to authenticate with (implies ``auth_mode="session"``);
         without it, session mode reads the session kept in the connection's session store.
+    :param max_quota_wait: cap the connection's ``max_quota_wait`` (seconds waited in-process for a
+        quota reset or a ``Retry-After``); deferrable operators set it to hand longer waits to the triggerer.
     """
 
     conn_name_attr = "toggl_conn_id"
@@ -162,9 +164,11 @@ class TogglHook(BaseHook):
         *,
         auth_mode: str | None = None,
         session_cookie: str | None = None,
+        max_quota_wait: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_quota_wait = max_quota_wait
         self.toggl_conn_id = toggl_conn_id
         self.auth_mode = validate_auth_mode(auth_mode) or ("session" if session_cookie else None)
         if session_cookie is not None and self.auth_mode != "session":
@@ -200,7 +204,11 @@ class TogglHook(BaseHook):
     def _client(self) -> TogglClient:
         from airflow_toggl.client.client import TogglClient
 
-        return TogglClient(self.settings.config, self._default_auth(), on_secret=_mask)
+        config = self.settings.config
+        if self.max_quota_wait is not None and self.max_quota_wait < config.max_quota_wait:
+            config = replace(config, max_quota_wait=self.max_quota_wait)
+        account = self.settings.email or self.settings.api_token  # one pace for all of the user's credentials
+        return TogglClient(config, self._default_auth(), on_secret=_mask, account=account)
 
     def _default_auth(self) -> TogglAuth:
         settings = self.settings

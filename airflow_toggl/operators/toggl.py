@@ -17,7 +17,13 @@ from airflow.sdk import BaseOperator
 
 from airflow_toggl import AUTH_MODES, DEFAULT_CONN_ID
 from airflow_toggl._compat import conf
-from airflow_toggl.exceptions import TogglAuthError, TogglConfigError, TogglError, TogglQuotaExceededError
+from airflow_toggl.exceptions import (
+    TogglAuthError,
+    TogglConfigError,
+    TogglError,
+    TogglQuotaExceededError,
+    TogglRateLimitError,
+)
 from airflow_toggl.links.toggl import TogglProfileLink
 from airflow_toggl.triggers.toggl import DEFAULT_POLL_INTERVAL, TogglQuotaResetTrigger
 
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 
 QUOTA_RESET_MARGIN = timedelta(seconds=2)
 """Extra wait after the announced quota reset, so the first request after it is not refused."""
+DEFERRABLE_WAIT_LIMIT = 5.0
+"""Longest wait (quota reset or ``Retry-After``) a deferrable task spends in its worker slot, in seconds."""
 
 
 def _templated(value: Any) -> bool:
@@ -74,6 +82,13 @@ def _read_secret_variable(name: str) -> str:
     return str(value)
 
 
+def _wait_asked(error: TogglError) -> float | None:
+    """Seconds Toggl asked to wait: the quota reset, or a 429's ``Retry-After`` (None when it gave none)."""
+    if isinstance(error, TogglQuotaExceededError):
+        return error.resets_in
+    return getattr(error, "retry_after", None)
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat()
 
@@ -81,10 +96,11 @@ def _iso(value: datetime | None) -> str | None:
 class TogglBaseOperator(BaseOperator):
     """Base of the Toggl operators: the connection, the hook, and deferral on a used-up quota.
 
-    When the hook gives up because Toggl's hourly quota resets later than the connection's
-    ``max_quota_wait``, a deferrable task sleeps in the triggerer until the reset and then runs its
-    work again from the start; a non-deferrable task fails with
-    :class:`~airflow_toggl.exceptions.TogglQuotaExceededError`.
+    A deferrable task waits in its worker slot at most :data:`DEFERRABLE_WAIT_LIMIT` seconds for
+    Toggl (an hourly quota reset, a ``Retry-After``), whatever the connection's ``max_quota_wait``
+    says: a longer wait is handed to the triggerer, and the work then runs again from the start. A
+    non-deferrable task waits up to ``max_quota_wait`` in-process, then fails with
+    :class:`~airflow_toggl.exceptions.TogglQuotaExceededError` (or ``TogglRateLimitError``).
 
     :param toggl_conn_id: the Toggl connection.
     :param deferrable: wait for quota resets in the triggerer instead of failing.
@@ -127,11 +143,13 @@ class TogglBaseOperator(BaseOperator):
         return TogglHook(self.toggl_conn_id, auth_mode=self.auth_mode)
 
     def execute(self, context: Context) -> Any:
-        """Run the work; on a quota beyond ``max_quota_wait``, defer until it resets (if deferrable)."""
+        """Run the work; if deferrable, any wait for Toggl longer than a few seconds is deferred."""
+        if self.deferrable:
+            self.hook.max_quota_wait = DEFERRABLE_WAIT_LIMIT
         try:
             return self.execute_toggl(context)
-        except TogglQuotaExceededError as error:
-            if not self.deferrable:
+        except (TogglQuotaExceededError, TogglRateLimitError) as error:
+            if not self.deferrable or _wait_asked(error) is None:
                 raise
             self.defer_until_quota_reset(error)
 
@@ -139,12 +157,11 @@ class TogglBaseOperator(BaseOperator):
         """The operator's work: a few hook calls. Subclasses implement it."""
         raise NotImplementedError
 
-    def defer_until_quota_reset(self, error: TogglQuotaExceededError) -> NoReturn:
+    def defer_until_quota_reset(self, error: TogglQuotaExceededError | TogglRateLimitError) -> NoReturn:
         """Hand the wait to :class:`TogglQuotaResetTrigger`; resume in :meth:`execute_complete`."""
-        resume_at = (
-            datetime.now(timezone.utc) + timedelta(seconds=max(error.resets_in, 0)) + QUOTA_RESET_MARGIN
-        )
-        self.log.info("Toggl quota used up; deferring until %s.", resume_at.isoformat())
+        wait = timedelta(seconds=max(_wait_asked(error) or 0.0, 0.0))
+        resume_at = datetime.now(timezone.utc) + wait + QUOTA_RESET_MARGIN
+        self.log.info("Toggl asked to wait (%s); deferring until %s.", error, resume_at.isoformat())
         self.defer(
             trigger=TogglQuotaResetTrigger(
                 resume_at=resume_at, toggl_conn_id=self.toggl_conn_id, poll_interval=self.poll_interval
