@@ -26,7 +26,7 @@ for name in [name for name in os.environ if name.startswith("AIRFLOW_CONN_")]:
 # Imported once the environment above is set: they may import Airflow.
 from airflow_toggl.client import ApiTokenAuth, ClientConfig, TogglAuth, TogglClient  # noqa: E402
 from tests.support.airflow import run_airflow, toggl_connection  # noqa: E402
-from tests.support.doubles import MemoryVariables  # noqa: E402
+from tests.support.doubles import MemoryVariables, memory_variables  # noqa: E402
 from tests.support.fakes import FakeHook  # noqa: E402
 
 
@@ -56,32 +56,10 @@ def toggl_conn_env(toggl_emulator: Any, toggl_user: dict[str, Any]) -> Iterator[
 
 
 @pytest.fixture
-def variables(monkeypatch: pytest.MonkeyPatch) -> MemoryVariables:
+def variables() -> Iterator[MemoryVariables]:
     """Airflow's ``Variable`` backed by a dict for this test."""
-    from airflow.sdk import Variable
-    from airflow.sdk.definitions._internal.types import NOTSET
-
-    memory = MemoryVariables()
-
-    def get(cls: Any, key: str, default: Any = NOTSET, deserialize_json: bool = False) -> Any:
-        if key in memory.data:
-            return memory.data[key]
-        if default is NOTSET:
-            raise KeyError(key)
-        return default
-
-    def set_(
-        cls: Any, key: str, value: Any, description: str | None = None, serialize_json: bool = False
-    ) -> None:
-        memory.set(key, value)
-
-    def delete(cls: Any, key: str) -> None:
-        memory.delete(key)
-
-    monkeypatch.setattr(Variable, "get", classmethod(get))
-    monkeypatch.setattr(Variable, "set", classmethod(set_))
-    monkeypatch.setattr(Variable, "delete", classmethod(delete))
-    return memory
+    with memory_variables() as memory:
+        yield memory
 
 
 @pytest.fixture

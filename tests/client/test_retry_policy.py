@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
+from tenacity import RetryCallState, Retrying
 
-from airflow_toggl.client.retry import parse_retry_after, should_retry
+from airflow_toggl.client.retry import parse_retry_after, retry_wait, should_retry, wait_for_toggl
 from airflow_toggl.exceptions import (
     TogglAPIError,
     TogglAuthError,
@@ -75,3 +76,44 @@ NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
+
+
+BUCKET = 1.02  # the default pacing interval: one bucket interval plus the margin
+CAP = 60.0
+
+# (error, failed attempt, jitter draw, expected wait)
+WAIT_TABLE = [
+    pytest.param(TogglRateLimitError("x"), 1, 0.0, BUCKET, id="429-first-at-least-one-interval"),
+    pytest.param(TogglRateLimitError("x"), 1, 0.999, BUCKET * 1.4995, id="429-first-jittered-upward"),
+    pytest.param(TogglRateLimitError("x"), 2, 0.0, 2 * BUCKET, id="429-second-doubles"),
+    pytest.param(TogglRateLimitError("x"), 3, 0.5, 4 * BUCKET * 1.25, id="429-third"),
+    pytest.param(TogglRateLimitError("x"), 10, 0.5, CAP, id="429-capped"),
+    pytest.param(TogglRateLimitError("x", retry_after=7), 1, 0.9, 7.0, id="429-retry-after"),
+    pytest.param(TogglRateLimitError("x", retry_after=0), 3, 0.9, 0.0, id="429-retry-after-zero"),
+    pytest.param(TogglQuotaExceededError("x", resets_in=10), 1, 0.9, 11.0, id="402-reset-plus-margin"),
+    pytest.param(TogglAPIError("x", status_code=503), 1, 0.0, 0.0, id="503-full-jitter-low"),
+    pytest.param(TogglAPIError("x", status_code=503), 1, 0.5, 0.25, id="503-first"),
+    pytest.param(TogglAPIError("x", status_code=503), 3, 0.5, 1.0, id="503-third"),
+    pytest.param(TogglConnectionError("x", reason="connect"), 20, 0.5, CAP / 2, id="refused-capped"),
+]
+
+
+@pytest.mark.parametrize(("error", "attempt", "jitter", "expected"), WAIT_TABLE)
+def test_retry_wait_table(error: BaseException, attempt: int, jitter: float, expected: float) -> None:
+    wait = retry_wait(error, attempt, bucket_interval=BUCKET, backoff_cap=CAP, jitter=jitter)
+    assert wait == pytest.approx(expected)
+
+
+def test_a_small_cap_never_shortens_a_429_wait_below_one_interval() -> None:
+    wait = retry_wait(TogglRateLimitError("x"), 5, bucket_interval=BUCKET, backoff_cap=0.1, jitter=0.9)
+    assert wait == BUCKET
+
+
+def test_the_tenacity_wait_includes_the_pacers_delay() -> None:
+    state = RetryCallState(Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = 1
+    state.set_exception((TogglAPIError, TogglAPIError("x", status_code=503), None))
+    short = wait_for_toggl(bucket_interval=BUCKET, backoff_cap=CAP, pacing=lambda: 0.8, draw=lambda: 0.5)
+    assert short(state) == 0.8
+    long = wait_for_toggl(bucket_interval=BUCKET, backoff_cap=CAP, pacing=lambda: 0.1, draw=lambda: 0.5)
+    assert long(state) == 0.25

@@ -1,0 +1,676 @@
+"""Benchmark: the Toggl hook against HttpHook and raw ``requests``, side by side, on one emulator.
+
+Every row runs its variants interleaved (A, B, C, A, B, C, ...) against the same emulator process,
+each run with an account of its own, and prints medians with the range over the repeats. Timings
+are only compared within one run of this script; the table says nothing about another machine.
+
+Rows:
+
+1. burst: N ``/me`` calls in a row under the emulator's strict bucket (exactly one request per
+   second, no burst): this hook at its defaults, HttpHook with the tenacity recipe of its docs,
+   and a plain ``requests`` loop.
+2. threads: the same N calls from 5 threads on one credential, each thread with its own hook.
+3. rotation: requests and TCP connections of one ``TogglRotateSessionOperator`` run: first run (no
+   stored session), rotating run, run with a fresh stored session.
+4. throughput: ``/me/logged`` calls per second with every limit off, as a ratio of a raw
+   ``requests.Session`` loop.
+5. quota reset: worker-slot seconds of a task that meets a used-up hourly quota, deferrable vs
+   blocking (``--quota-reset`` seconds; Toggl's is up to an hour).
+6. import cost: seconds and modules added by importing the operators and hooks modules after
+   ``airflow.sdk``, ours vs the HTTP provider's.
+7. processes (``--processes``): 4 Airflow tasks (LocalExecutor, separate processes) on one
+   credential under the strict bucket, without and with a one-slot pool.
+
+Run: ``scripts/bench`` (installs the ``bench`` extra, which brings ``apache-airflow-providers-http``),
+``scripts/bench --size tiny`` for a quick check, ``--rows 1,4`` for some rows only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Task log lines ("cannot be called outside of the Task Runner", identity found) would bury the table.
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+
+PASSWORD = "pw-Bench-5tH9q"  # noqa: S105 - an emulator account made for this run
+THREADS = 5
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much work each row does."""
+
+    burst: int
+    repeats: int
+    throughput_calls: int
+    import_repeats: int
+    quota_reset: float
+    processes_calls: int
+
+
+SIZES = {
+    "full": Size(
+        burst=20, repeats=3, throughput_calls=300, import_repeats=5, quota_reset=120, processes_calls=5
+    ),
+    "tiny": Size(burst=3, repeats=1, throughput_calls=20, import_repeats=1, quota_reset=8, processes_calls=2),
+}
+
+
+# -- the emulator, a separate process driven over its control API --------------------------------
+
+
+class Emulator:
+    """A ``toggl-emulator`` process on a free loopback port."""
+
+    def __init__(self, workdir: Path) -> None:
+        ready = workdir / "emulator.json"
+        self._log = (workdir / "emulator.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "airflow_toggl.emulator", "--port", "0", "--ready-file", str(ready)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator did not start; see {workdir / 'emulator.log'}")
+            time.sleep(0.05)
+        self.url: str = json.loads(ready.read_text())["url"]
+
+    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/_emulator{path}", data=data, method=method)  # noqa: S310
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback URL
+            return json.load(response)
+
+    def configure(self, **options: Any) -> None:
+        self.control("POST", "/config", options)
+
+    def new_user(self) -> dict[str, Any]:
+        """An account of its own (its own bucket, quota and pacer)."""
+        return self.control(
+            "POST", "/users", {"email": f"bench-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD}
+        )
+
+    def counters(self) -> dict[str, Any]:
+        return self.control("GET", "/counters")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def requests_for(emulator: Emulator, email: str) -> tuple[int, int]:
+    """(requests of one account's credentials, 429 answers to anyone) the emulator counted so far.
+
+    Variants run one at a time, so the 429s of a run are those of its account.
+    """
+    counters = emulator.counters()
+    sent = sum(count for key, count in counters["requests_by_credential"].items() if f":{email} " in key)
+    return sent, counters["rate_limited"]
+
+
+# -- connections: this hook and HttpHook read them from AIRFLOW_CONN_* ---------------------------
+
+
+def toggl_connection(emulator: Emulator, user: dict[str, Any], **extra: Any) -> str:
+    """A ``toggl`` connection with the user's email, password and token; default pacing unless given."""
+    extras = {"track_api_url": emulator.url, "accounts_api_url": emulator.url, "api_token": user["api_token"]}
+    extras.update(extra)
+    return json.dumps({"conn_type": "toggl", "login": user["email"], "password": PASSWORD, "extra": extras})
+
+
+def http_connection(emulator: Emulator, user: dict[str, Any]) -> str:
+    """An ``http`` connection that authenticates with the user's API token, as HttpHook's docs show."""
+    host = emulator.url.split("://", 1)[1]
+    return json.dumps(
+        {
+            "conn_type": "http",
+            "host": host,
+            "schema": "http",
+            "login": user["api_token"],
+            "password": "api_token",
+        }
+    )
+
+
+def http_provider_installed() -> bool:
+    """Whether HttpHook can be compared (the ``bench`` extra); its rows are left out otherwise."""
+    import importlib.util
+
+    return importlib.util.find_spec("airflow.providers.http") is not None
+
+
+def set_connection(conn_id: str, value: str) -> None:
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = value
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One run of one variant."""
+
+    refused: int = 0
+    sent: int = 0
+    wall: float = 0.0
+    failed: int = 0
+
+
+def spread(values: Sequence[float], fmt: str = "{:.1f}") -> str:
+    """The median, and the range when the repeats differ."""
+    middle = fmt.format(statistics.median(values))
+    low, high = fmt.format(min(values)), fmt.format(max(values))
+    return middle if low == high else f"{middle} ({low}-{high})"
+
+
+def interleaved(variants: dict[str, Callable[[], Sample]], repeats: int) -> dict[str, list[Sample]]:
+    """Run each variant ``repeats`` times, rotating the order so no variant always goes first."""
+    names = list(variants)
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    for round_number in range(repeats):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(variants[name]())
+            time.sleep(1.1)  # let the bucket drain between variants
+    return samples
+
+
+def counted(emulator: Emulator, email: str, work: Callable[[], int]) -> Sample:
+    """Run ``work`` (which returns how many calls failed) and read what the emulator saw."""
+    before_sent, before_refused = requests_for(emulator, email)
+    start = time.perf_counter()
+    failed = work()
+    wall = time.perf_counter() - start
+    after_sent, after_refused = requests_for(emulator, email)
+    return Sample(
+        refused=after_refused - before_refused, sent=after_sent - before_sent, wall=wall, failed=failed
+    )
+
+
+def run_calls(calls: Sequence[Callable[[], object]], threads: int) -> int:
+    """Run the calls split over ``threads`` threads; return how many raised."""
+    failures = [0] * threads
+
+    def worker(index: int) -> None:
+        for call in calls[index::threads]:
+            try:
+                call()
+            except Exception:
+                failures[index] += 1
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return sum(failures)
+
+
+# -- rows 1 and 2: bursts under the strict bucket ----------------------------------------------
+
+
+def burst_variants(emulator: Emulator, calls: int, threads: int) -> dict[str, Callable[[], Sample]]:
+    """This hook, HttpHook with its docs' tenacity recipe, and raw requests; one hook per thread."""
+
+    def toggl() -> Sample:
+        from airflow_toggl.hooks.toggl import TogglHook
+
+        user = emulator.new_user()
+        conn_id = f"bench_toggl_{uuid.uuid4().hex[:8]}"
+        set_connection(conn_id, toggl_connection(emulator, user))
+        hooks = [TogglHook(conn_id) for _ in range(threads)]
+        work = [hooks[i % threads].get_me for i in range(calls)]
+        return counted(emulator, user["email"], lambda: run_calls(work, threads))
+
+    def http() -> Sample:
+        import tenacity
+        from airflow.providers.http.hooks.http import HttpHook
+
+        user = emulator.new_user()
+        conn_id = f"bench_http_{uuid.uuid4().hex[:8]}"
+        set_connection(conn_id, http_connection(emulator, user))
+        retry_args = {
+            "wait": tenacity.wait_exponential(),
+            "stop": tenacity.stop_after_attempt(10),
+            "retry": tenacity.retry_if_exception_type(Exception),
+        }
+        hooks = [HttpHook(method="GET", http_conn_id=conn_id) for _ in range(threads)]
+
+        def call(hook: HttpHook) -> Callable[[], object]:
+            return lambda: hook.run_with_advanced_retry(endpoint="/api/v9/me", _retry_args=retry_args)
+
+        work = [call(hooks[i % threads]) for i in range(calls)]
+        return counted(emulator, user["email"], lambda: run_calls(work, threads))
+
+    def raw() -> Sample:
+        import requests
+
+        user = emulator.new_user()
+        sessions = [requests.Session() for _ in range(threads)]
+
+        def call(session: requests.Session) -> Callable[[], object]:
+            auth = (user["api_token"], "api_token")
+            return lambda: session.get(f"{emulator.url}/api/v9/me", auth=auth, timeout=30).raise_for_status()
+
+        work = [call(sessions[i % threads]) for i in range(calls)]
+        return counted(emulator, user["email"], lambda: run_calls(work, threads))
+
+    variants = {"this hook (defaults)": toggl, "HttpHook + tenacity recipe": http, "raw requests loop": raw}
+    if not http_provider_installed():
+        del variants["HttpHook + tenacity recipe"]
+    return variants
+
+
+def burst_rows(emulator: Emulator, size: Size, threads: int) -> list[list[str]]:
+    emulator.configure(rate_limit_strict=True, rate_limit_key="account")
+    samples = interleaved(burst_variants(emulator, size.burst, threads), size.repeats)
+    rows = []
+    for name, runs in samples.items():
+        rows.append(
+            [
+                name,
+                spread([s.refused for s in runs], "{:.0f}"),
+                spread([s.sent for s in runs], "{:.0f}"),
+                spread([s.failed for s in runs], "{:.0f}"),
+                spread([s.wall for s in runs]),
+                spread([s.wall / size.burst for s in runs], "{:.2f}"),
+            ]
+        )
+    emulator.configure(rate_limit_strict=False)
+    return rows
+
+
+# -- row 3: rotation requests and connections -----------------------------------------------------
+
+
+def rotation_rows(emulator: Emulator) -> list[list[str]]:
+    """Requests and new TCP connections of one rotation task in each situation (limits off)."""
+    from datetime import timedelta
+
+    from airflow_toggl.operators.toggl import TogglRotateSessionOperator
+    from tests.support.doubles import memory_variables
+
+    user = emulator.new_user()
+    conn_id = f"bench_rotate_{uuid.uuid4().hex[:8]}"
+    set_connection(conn_id, toggl_connection(emulator, user, requests_per_second=0))
+    runs = [
+        ("first run (nothing stored)", timedelta(days=7), "2"),
+        ("rotating run (stored session due)", timedelta(days=29), "3"),
+        ("fresh stored session", timedelta(days=7), "0 or 1"),
+    ]
+    rows = []
+    with memory_variables():
+        for label, min_remaining, minimum in runs:
+            before = emulator.counters()
+            operator = TogglRotateSessionOperator(
+                task_id="rotate", toggl_conn_id=conn_id, min_remaining=min_remaining
+            )
+            outcome = operator.execute({})
+            operator.hook.get_conn().close()
+            after = emulator.counters()
+            sent = sum(after["requests"].values()) - sum(before["requests"].values())
+            connections = after["connections"] - before["connections"]
+            rows.append([label, str(sent), str(connections), minimum, "yes" if outcome["rotated"] else "no"])
+    return rows
+
+
+# -- row 4: throughput with limits off --------------------------------------------------------------
+
+
+def throughput_rows(emulator: Emulator, size: Size) -> list[list[str]]:
+    """Calls per second of each client over the same loopback emulator, relative to raw requests."""
+    import requests
+
+    from airflow_toggl.hooks.toggl import TogglHook
+
+    emulator.configure(rate_limit_strict=False, rate_limit_rps=None, quota_limit=None)
+    user = emulator.new_user()
+    toggl_id, http_id = f"bench_tp_toggl_{uuid.uuid4().hex[:6]}", f"bench_tp_http_{uuid.uuid4().hex[:6]}"
+    set_connection(toggl_id, toggl_connection(emulator, user, requests_per_second=0))
+    set_connection(http_id, http_connection(emulator, user))
+    toggl_hook = TogglHook(toggl_id)
+    session = requests.Session()
+    auth = (user["api_token"], "api_token")
+    url = f"{emulator.url}/api/v9/me/logged"
+
+    def raw() -> None:
+        response = session.get(url, auth=auth, timeout=30)
+        response.raise_for_status()
+
+    clients: dict[str, Callable[[], object]] = {
+        "raw requests.Session": raw,
+        "this hook": toggl_hook.is_logged_in,
+    }
+    if http_provider_installed():
+        from airflow.providers.http.hooks.http import HttpHook
+
+        http_hook = HttpHook(method="GET", http_conn_id=http_id)
+        clients["HttpHook.run"] = lambda: http_hook.run("/api/v9/me/logged")
+    for call in clients.values():  # warm up: connections, imports, the first connection lookup
+        call()
+    totals = {name: 0.0 for name in clients}
+    chunk = max(1, size.throughput_calls // 10)
+    names = list(clients)
+    for round_number in range(10 * size.repeats):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            call = clients[name]
+            start = time.perf_counter()
+            for _ in range(chunk):
+                call()
+            totals[name] += time.perf_counter() - start
+    calls = chunk * 10 * size.repeats
+    raw_rate = calls / totals["raw requests.Session"]
+    return [
+        [name, f"{calls / total:.0f}", f"{(calls / total) / raw_rate:.2f}"] for name, total in totals.items()
+    ]
+
+
+# -- row 5: worker-slot seconds during a quota reset ----------------------------------------------
+
+
+def quota_rows(emulator: Emulator, size: Size) -> list[list[str]]:
+    """A deferrable and a blocking identity check meet a used-up quota, side by side in two threads."""
+    import asyncio
+
+    from airflow_toggl._compat import TaskDeferred
+    from airflow_toggl.hooks.toggl import TogglHook
+    from airflow_toggl.operators.toggl import TogglIdentityCheckOperator
+
+    emulator.configure(
+        rate_limit_strict=False, rate_limit_rps=None, quota_limit=1, quota_window=size.quota_reset
+    )
+    conn_ids = {}
+    for kind in ("deferrable", "blocking"):
+        user = emulator.new_user()
+        conn_ids[kind] = f"bench_quota_{kind}_{uuid.uuid4().hex[:6]}"
+        set_connection(conn_ids[kind], toggl_connection(emulator, user, requests_per_second=0))
+        TogglHook(conn_ids[kind]).get_me()  # uses up the quota: the next /me resets in quota_window
+    results: dict[str, list[str]] = {}
+
+    def deferrable() -> None:
+        operator = TogglIdentityCheckOperator(
+            task_id="check", toggl_conn_id=conn_ids["deferrable"], deferrable=True
+        )
+        start = time.perf_counter()
+        try:
+            operator.execute({})
+            raise RuntimeError("the deferrable task did not defer")
+        except TaskDeferred as deferral:
+            slot = time.perf_counter() - start
+            trigger = deferral.trigger
+        start = time.perf_counter()
+
+        async def first_event() -> Any:
+            async for event in trigger.run():
+                return event
+
+        event = asyncio.run(first_event())
+        triggerer = time.perf_counter() - start
+        start = time.perf_counter()
+        resumed = TogglIdentityCheckOperator(
+            task_id="check", toggl_conn_id=conn_ids["deferrable"], deferrable=True
+        )
+        resumed.execute_complete({}, event.payload)
+        slot += time.perf_counter() - start
+        results["deferrable=True (default max_quota_wait)"] = [f"{slot:.2f}", f"{triggerer:.1f}", "succeeded"]
+
+    def blocking() -> None:
+        operator = TogglIdentityCheckOperator(task_id="check", toggl_conn_id=conn_ids["blocking"])
+        start = time.perf_counter()
+        operator.execute({})
+        results["deferrable=False (default max_quota_wait)"] = [
+            f"{time.perf_counter() - start:.2f}",
+            "0",
+            "succeeded",
+        ]
+
+    workers = [threading.Thread(target=deferrable), threading.Thread(target=blocking)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    emulator.configure(quota_limit=None)
+    return [[name, *values] for name, values in sorted(results.items())]
+
+
+# -- row 6: import cost -----------------------------------------------------------------------------
+
+IMPORT_PROBE = """
+import json, sys, time
+import airflow.sdk
+before, start = len(sys.modules), time.perf_counter()
+for name in sys.argv[1:]:
+    __import__(name)
+print(json.dumps({"seconds": time.perf_counter() - start, "modules": len(sys.modules) - before}))
+"""
+
+IMPORT_SETS = {
+    "airflow_toggl operators + hooks": ["airflow_toggl.operators.toggl", "airflow_toggl.hooks.toggl"],
+    "HTTP provider operators + hooks": [
+        "airflow.providers.http.operators.http",
+        "airflow.providers.http.hooks.http",
+    ],
+}
+
+
+def import_rows(size: Size) -> list[list[str]]:
+    """Seconds and modules each import adds in a fresh interpreter that has imported ``airflow.sdk``."""
+    names = [name for name in IMPORT_SETS if "HTTP" not in name or http_provider_installed()]
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for round_number in range(size.import_repeats):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            output = subprocess.run(
+                [sys.executable, "-c", IMPORT_PROBE, *IMPORT_SETS[name]],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
+            samples[name].append(json.loads(output.strip().splitlines()[-1]))
+    return [
+        [name, spread([s["seconds"] for s in runs], "{:.3f}"), spread([s["modules"] for s in runs], "{:.0f}")]
+        for name, runs in samples.items()
+    ]
+
+
+# -- row 7: separate task processes -------------------------------------------------------------------
+
+PROCESS_DAG = """
+import os
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+CALLS = int(os.environ["BENCH_CALLS"])
+
+for dag_id, pool in (("bench_no_pool", None), ("bench_pool_1", "toggl_bench")):
+    with DAG(dag_id=dag_id, schedule=None, start_date=datetime(2025, 1, 1), catchup=False):
+        for n in range(4):
+            @task(task_id=f"worker_{n}", pool=pool or "default_pool")
+            def worker(conn_id: str = dag_id) -> int:
+                from airflow_toggl.hooks.toggl import TogglHook
+
+                hook = TogglHook(conn_id)
+                return sum(hook.is_logged_in() for _ in range(CALLS))
+
+            worker()
+"""
+
+
+def process_rows(emulator: Emulator, size: Size, workdir: Path) -> list[list[str]]:
+    """4 tasks of one DAG run, each a process making a few calls on one credential, without and with a pool."""
+    from datetime import datetime
+
+    from tests.support.airflow_cluster import AirflowCluster
+
+    emulator.configure(rate_limit_strict=True, rate_limit_key="account", quota_limit=None)
+    dag_file = workdir / "bench_processes.py"
+    dag_file.write_text(PROCESS_DAG)
+    users = {dag_id: emulator.new_user() for dag_id in ("bench_no_pool", "bench_pool_1")}
+    env = {"BENCH_CALLS": str(size.processes_calls)}
+    for dag_id, user in users.items():
+        env[f"AIRFLOW_CONN_{dag_id.upper()}"] = toggl_connection(emulator, user, max_retries=10)
+    rows = []
+    with AirflowCluster(workdir / "airflow", dag_files=[dag_file], env=env) as cluster:
+        cluster.migrate()
+        cluster.airflow("pools", "set", "toggl_bench", "1", "one Toggl credential")
+        cluster.start()
+        for dag_id, label in (
+            ("bench_no_pool", "4 tasks, no pool"),
+            ("bench_pool_1", "4 tasks, pool of 1 slot"),
+        ):
+            cluster.wait_for_dag(dag_id)
+            cluster.airflow("dags", "unpause", dag_id)
+            before_sent, before_refused = requests_for(emulator, users[dag_id]["email"])
+            cluster.airflow("dags", "trigger", dag_id)
+            cluster.wait_for_runs(dag_id, 1, timeout=600)
+            sent, refused = requests_for(emulator, users[dag_id]["email"])
+            tasks = cluster.task_instances(dag_id)
+            starts = [datetime.fromisoformat(str(t["start_date"])) for t in tasks]
+            ends = [datetime.fromisoformat(str(t["end_date"])) for t in tasks]
+            busy = sum((end - start).total_seconds() for start, end in zip(starts, ends, strict=True))
+            rows.append(
+                [
+                    label,
+                    str(refused - before_refused),
+                    str(sent - before_sent),
+                    f"{(max(ends) - min(starts)).total_seconds():.1f}",
+                    f"{busy:.1f}",
+                ]
+            )
+    return rows
+
+
+# -- the table ----------------------------------------------------------------------------------------
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    print(f"\n{title}")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    sys.stdout.flush()
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{platform.platform()}, Python {platform.python_version()}, {cpus} CPUs, load average {load}"
+
+
+@contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Retry warnings would flood the table; keep errors."""
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("airflow_toggl", "airflow", "airflow.task", "tenacity"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    yield
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--rows", default="1,2,3,4,5,6", help="comma-separated row numbers (7: processes)")
+    parser.add_argument("--processes", action="store_true", help="also run row 7 (starts Airflow; minutes)")
+    parser.add_argument("--quota-reset", type=float, help="seconds until the used-up quota resets (row 5)")
+    args = parser.parse_args(argv)
+    size = SIZES[args.size]
+    if args.quota_reset is not None:
+        size = Size(**{**size.__dict__, "quota_reset": args.quota_reset})
+    rows = {int(r) for r in args.rows.split(",") if r.strip()} | ({7} if args.processes else set())
+    print(f"machine: {machine()}")
+    if not http_provider_installed():
+        print("HttpHook rows left out: install the bench extra (scripts/bench does)")
+    print(
+        f"size: {args.size} (burst {size.burst} calls, {size.repeats} repeats; median (min-max) where they differ)"
+    )
+    with tempfile.TemporaryDirectory(prefix="toggl-bench-") as tmp, quiet_logs():
+        workdir = Path(tmp)
+        os.environ.setdefault("AIRFLOW_HOME", str(workdir / "airflow-home"))
+        emulator = Emulator(workdir)
+        try:
+            burst_header = ["client", "429s", "requests", "failed calls", "wall s", "s per call"]
+            if 1 in rows:
+                print_table(
+                    f"1. {size.burst}-call burst, strict bucket (1 request/s, no burst), one thread",
+                    burst_header,
+                    burst_rows(emulator, size, 1),
+                )
+            if 2 in rows:
+                print_table(
+                    f"2. {size.burst}-call burst, strict bucket, {THREADS} threads on one credential (a hook each)",
+                    burst_header,
+                    burst_rows(emulator, size, THREADS),
+                )
+            if 3 in rows:
+                print_table(
+                    "3. one rotation task: requests and new TCP connections (accounts and Track on one host)",
+                    ["run", "requests", "connections", "physical minimum", "rotated"],
+                    rotation_rows(emulator),
+                )
+            if 4 in rows:
+                print_table(
+                    f"4. throughput with limits off ({size.throughput_calls * size.repeats} calls each, interleaved)",
+                    ["client", "calls/s", "ratio to raw"],
+                    throughput_rows(emulator, size),
+                )
+            if 5 in rows:
+                print_table(
+                    f"5. worker-slot seconds while a used-up quota resets in {size.quota_reset:g} s",
+                    ["task", "worker slot s", "triggerer s", "outcome"],
+                    quota_rows(emulator, size),
+                )
+            if 6 in rows:
+                print_table(
+                    f"6. import cost over airflow.sdk (fresh interpreter, {size.import_repeats} repeats)",
+                    ["modules", "seconds", "modules added"],
+                    import_rows(size),
+                )
+            if 7 in rows:
+                print_table(
+                    f"7. 4 task processes (LocalExecutor) x {size.processes_calls} calls on one credential, strict bucket",
+                    ["run", "429s", "requests", "first start to last end s", "task s summed"],
+                    process_rows(emulator, size, workdir),
+                )
+        finally:
+            emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
