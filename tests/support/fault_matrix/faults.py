@@ -22,6 +22,7 @@ from airflow_toggl.exceptions import (
 )
 from tests.support.fault_matrix.policy import (
     BACKOFF,
+    BUCKET_WAIT,
     FALSE,
     MAX_QUOTA_WAIT,
     NORMAL_TIMEOUT,
@@ -129,7 +130,7 @@ def _status(status: int, row: Row, error: type[TogglError], variants: tuple[Vari
 def _rate_limited(
     key: str, label: str, retry_after: Span | None, *headers: tuple[str, str], **options: Any
 ) -> Fault:
-    """A 429; the client must wait ``retry_after`` when given (exponential backoff when not)."""
+    """A 429; the client must wait ``retry_after`` when given (at least one bucket interval when not)."""
     too_long = retry_after is not None and retry_after.low > MAX_QUOTA_WAIT
     return Fault(
         key,
@@ -137,7 +138,7 @@ def _rate_limited(
         Row.RATE_LIMITED_TOO_LONG if too_long else Row.RATE_LIMITED,
         "status",
         Outcome.error(TogglRateLimitError, 429),
-        retry_after or BACKOFF,
+        retry_after or BUCKET_WAIT,
         status=429,
         headers=headers,
         detail=Detail("retry_after", retry_after),

@@ -83,6 +83,7 @@ class Span:
 
 
 BACKOFF = Span(0.0, BACKOFF_CAP)
+BUCKET_WAIT = Span(1.0, BACKOFF_CAP)  # a 429 without Retry-After: at least one bucket interval (1 s)
 
 
 @dataclass(frozen=True)
