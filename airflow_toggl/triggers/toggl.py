@@ -35,11 +35,7 @@ class TogglQuotaResetTrigger(BaseTrigger):
         super().__init__()
         self.resume_at = _aware(resume_at)
         self.toggl_conn_id = toggl_conn_id
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)):
-            raise TogglConfigError("poll_interval", "must be a number of seconds")
-        if poll_interval <= 0:
-            raise TogglConfigError("poll_interval", "must be a positive number of seconds")
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = check_poll_interval(poll_interval)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """The class path and every constructor argument."""
@@ -62,6 +58,15 @@ class TogglQuotaResetTrigger(BaseTrigger):
         while (left := (self.resume_at - datetime.now(timezone.utc)).total_seconds()) > 0:
             await asyncio.sleep(min(left, self.poll_interval))
         yield TriggerEvent({"status": "quota_reset", "resume_at": self.resume_at.isoformat()})
+
+
+def check_poll_interval(value: object) -> float:
+    """``value`` as seconds between clock checks; a TogglConfigError naming ``poll_interval`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TogglConfigError("poll_interval", "must be a number of seconds")
+    if not value > 0:
+        raise TogglConfigError("poll_interval", "must be a positive number of seconds")
+    return float(value)
 
 
 def _aware(value: datetime | str) -> datetime:
