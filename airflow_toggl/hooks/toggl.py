@@ -1,8 +1,8 @@
 """The Toggl hook: an Airflow connection of type ``toggl`` turned into a :class:`TogglClient`.
 
-The hook reads and validates the connection (errors name the field, before any request), registers
-every secret with Airflow's masker, and exposes one short method per Toggl flow. It owns no HTTP
-logic of its own: that lives in :mod:`airflow_toggl.client`.
+The hook reads and validates the connection (errors name the field, before any request), gives the
+client Airflow's masker for every secret it meets (:func:`mask`), and exposes one short method per
+Toggl flow. It owns no HTTP logic of its own: that lives in :mod:`airflow_toggl.client`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError, TogglError
 from airflow_toggl.sessions.store import SessionStore, default_session_key
-from airflow_toggl.sessions.store import mask as _mask
 
 if TYPE_CHECKING:
     from airflow_toggl.client.client import TogglClient
@@ -62,6 +61,19 @@ class ConnectionSettings:
     @property
     def track_api_url(self) -> str:
         return self.config.track_api_url
+
+
+def mask(secret: str | None) -> None:
+    """Register a secret with Airflow's masker: the second line of defence, after never emitting it.
+
+    The one place secrets reach the masker: the client calls it (``on_secret``) for every secret it
+    reads or receives, so callers of the hook need not.
+    """
+    if not secret:
+        return
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(secret)
 
 
 def _extra(extras: Mapping[str, Any], name: str) -> Any:
@@ -148,9 +160,11 @@ class TogglHook(BaseHook):
     :param toggl_conn_id: the connection to use.
     :param auth_mode: override the connection's ``auth_mode`` (``api_token``, ``basic``, ``session``).
     :param session_cookie: a session cookie to authenticate with (implies ``auth_mode="session"``);
-        without it, session mode reads the session kept in the connection's session store.
+        without it, session mode reads the session kept in the session store.
     :param max_quota_wait: cap the connection's ``max_quota_wait`` (seconds waited in-process for a
         quota reset or a ``Retry-After``); deferrable operators set it to hand longer waits to the triggerer.
+    :param session_key: the session store's key (an Airflow Variable name); default: the
+        connection's ``session_key`` extra, else ``toggl_session_secret__<conn_id>``.
     """
 
     conn_name_attr = "toggl_conn_id"
@@ -165,6 +179,7 @@ class TogglHook(BaseHook):
         auth_mode: str | None = None,
         session_cookie: str | None = None,
         max_quota_wait: float | None = None,
+        session_key: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -175,15 +190,15 @@ class TogglHook(BaseHook):
             raise TogglConfigError("auth_mode", "must be session (or empty) when session_cookie is given")
         if session_cookie is not None:
             SessionCookieAuth(session_cookie)  # validates the value without echoing it
-            _mask(session_cookie)
         self._session_cookie = session_cookie
+        self._session_key = session_key
 
     def __repr__(self) -> str:
         return f"TogglHook(toggl_conn_id={self.toggl_conn_id!r}, auth_mode={self.auth_mode!r})"
 
     @cached_property
     def settings(self) -> ConnectionSettings:
-        """The connection, read once and validated; its secrets are registered with the masker."""
+        """The connection, read once and validated (its secrets reach the masker through the client)."""
         conn = self.get_connection(self.toggl_conn_id)
         settings = settings_from_connection(
             self.toggl_conn_id,
@@ -192,9 +207,6 @@ class TogglHook(BaseHook):
             extras=conn.extra_dejson,
             auth_mode=self.auth_mode,
         )
-        _mask(settings.password)
-        _mask(settings.api_token)
-        return settings
 
     def get_conn(self) -> TogglClient:
         """The client for this connection (one HTTP session, reused by every call of this hook)."""
@@ -208,7 +220,7 @@ class TogglHook(BaseHook):
         if self.max_quota_wait is not None and self.max_quota_wait < config.max_quota_wait:
             config = replace(config, max_quota_wait=self.max_quota_wait)
         account = self.settings.email or self.settings.api_token  # one pace for all of the user's credentials
-        return TogglClient(config, self._default_auth(), on_secret=_mask, account=account)
+        return TogglClient(config, self._default_auth(), on_secret=mask, account=account)
 
     def _default_auth(self) -> TogglAuth:
         settings = self.settings
@@ -222,13 +234,17 @@ class TogglHook(BaseHook):
         """The session this hook authenticates with: the explicit cookie, else the stored one."""
         if self._session_cookie:
             return TogglSession.from_cookie(self._session_cookie)
-        stored = SessionStore(self.settings.session_key).load()
+        store = self.session_store()
+        stored = store.load()
         if stored is None:
             raise TogglConfigError(
-                "session_key",
-                f"no session is stored under {self.settings.session_key!r}: create or rotate one first",
+                "session_key", f"no session is stored under {store.key!r}: create or rotate one first"
             )
         return stored.session
+
+    def session_store(self) -> SessionStore:
+        """The session store this hook reads in session mode: ``session_key``, else the connection's."""
+        return SessionStore(self._session_key or self.settings.session_key)
 
     # -- Toggl flows: each a thin call into the client ------------------------------------------
 
@@ -276,7 +292,6 @@ class TogglHook(BaseHook):
         self, email: str, password: str, display_name: str, timezone: str = "UTC"
     ) -> TogglSession | None:
         """Create a Toggl account; returns its session when Toggl sets one."""
-        _mask(password)
         return self.get_conn().signup(email, password, display_name, timezone)
 
     def close_account(self, session: TogglSession | None = None) -> None:
@@ -289,8 +304,6 @@ class TogglHook(BaseHook):
 
     def confirm_password_reset(self, code: str, new_password: str) -> TogglSession:
         """Set a new password with an emailed code; returns the new session Toggl answers with."""
-        _mask(code)
-        _mask(new_password)
         return self.get_conn().confirm_password_reset(code, new_password)
 
     def reset_api_token(self) -> str:
