@@ -200,7 +200,7 @@ class TogglHook(BaseHook):
     def settings(self) -> ConnectionSettings:
         """The connection, read once and validated (its secrets reach the masker through the client)."""
         conn = self.get_connection(self.toggl_conn_id)
-        settings = settings_from_connection(
+        return settings_from_connection(
             self.toggl_conn_id,
             login=conn.login,
             password=conn.password,

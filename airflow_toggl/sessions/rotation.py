@@ -2,29 +2,34 @@
 
 Order of work (each step is a method, testable alone):
 
-1. ``due``: the stored session has more than ``min_remaining`` left and Toggl still accepts it
-   -> nothing to do (old sessions pending deletion are still retried).
+1. ``due``: the stored session has more than ``min_remaining`` left, and Toggl accepts it as the
+   connection's user (one ``/me``) -> nothing to do (old sessions pending deletion are retried).
+   A stored session of another user fails the task: it is neither kept silently nor deleted.
 2. ``hook.create_session()``: a failure leaves the store untouched.
-3. ``verify``: ``/me`` with the new cookie must be the connection's user; otherwise the new session
-   is deleted (best effort) and the error raised.
+3. ``verify``: ``/me`` with the new cookie must be the connection's user.
 4. ``store.save``: the new session is written with the old one listed as pending deletion (so a
-   crash right after still lets the next run delete it); a failed write deletes the new session.
+   crash right after still lets the next run delete it). Should the write fail, the new session is
+   deleted unless the store turns out to hold it, or cannot be read to tell.
 5. Read-back: if another writer won a race, the new session is deleted and the winner kept.
-6. ``purge``: the old session and earlier leftovers are deleted; failures stay listed, with a
-   warning, and the run still succeeds: the store already holds a verified session.
+6. ``purge``: every old session gets a DELETE (a cookie's ``exp`` is a hint, never proof that it is
+   gone); failures stay listed, with a warning, and the run still succeeds.
+
+Until step 4 has written it, a new session that is not kept is deleted; when even that fails, a
+warning names it by :func:`~airflow_toggl.sessions.store.session_label`, never by its value.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from airflow_toggl.client.session import TogglSession
-from airflow_toggl.exceptions import TogglError, TogglIdentityMismatchError
-from airflow_toggl.sessions.store import SessionStore, StoredSession, same_cookie
+from airflow_toggl.exceptions import TogglAuthError, TogglConfigError, TogglError, TogglIdentityMismatchError
+from airflow_toggl.sessions.store import SessionStore, StoredSession, iso_utc, same_cookie, session_label
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +61,19 @@ def check_identity(
         raise TogglIdentityMismatchError("default_workspace_id", workspace_id, me.get("default_workspace_id"))
 
 
+def min_remaining_of(value: Any) -> timedelta:
+    """``min_remaining`` as a timedelta (a number is seconds); a TogglConfigError naming it otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta):
+        raise TogglConfigError("min_remaining", "must be a timedelta or a number of seconds")
+    if value < timedelta(0):
+        raise TogglConfigError("min_remaining", "must not be negative")
+    return value
+
+
 class SessionHook(Protocol):
-    """The hook methods rotation uses (``TogglHook`` provides them)."""
+    """The hook methods the session layer uses (``TogglHook`` provides them)."""
 
     @property
     def settings(self) -> Any: ...
@@ -68,19 +84,53 @@ class SessionHook(Protocol):
 
     def identity_of(self, session: TogglSession) -> dict: ...
 
+    def is_session_live(self, session: TogglSession) -> bool: ...
+
     def get_me(self, with_related_data: bool = False) -> dict: ...
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
+def delete_confirmed(hook: SessionHook, session: TogglSession) -> bool:
+    """Send a DELETE for ``session``; True once Toggl answered and no longer accepts it.
+
+    A 403 to the DELETE counts as "gone" only when ``/me/logged`` with the session is refused too.
+    Errors are logged (by session label) and give False.
+    """
+    try:
+        return hook.delete_session(session) or not hook.is_session_live(session)
+    except Exception as error:
+        log.warning(
+            "Could not delete Toggl %s (%s: %s).", session_label(session), type(error).__name__, error
+        )
+        return False
+
+
+def discard_session(hook: SessionHook, session: TogglSession) -> bool:
+    """Delete a session the code will not keep; when that fails, a warning names it (not its value)."""
+    if delete_confirmed(hook, session):
+        return True
+    log.warning(
+        "Toggl %s was not kept and could not be deleted: it stays valid until it expires.",
+        session_label(session),
+    )
+    return False
+
+
+@contextmanager
+def discarded_on_error(hook: SessionHook, session: TogglSession) -> Iterator[None]:
+    """Delete ``session`` (or name it in a warning) if the block raises, then re-raise."""
+    try:
+        yield
+    except BaseException:
+        discard_session(hook, session)
+        raise
 
 
 @dataclass(frozen=True)
 class RotationOutcome:
     """What a rotation did; :meth:`to_xcom` holds no secret.
 
-    ``previous_deleted`` is True when the replaced session no longer works (deleted, or already
-    gone), False when its deletion failed and it stays listed, None when nothing was replaced.
+    ``previous_deleted`` is True when Toggl answered a DELETE for the replaced session (and no
+    longer accepts it), False when that failed and it stays listed, None when nothing was replaced.
     """
 
     session_key: str
@@ -93,12 +143,18 @@ class RotationOutcome:
     def to_xcom(self) -> dict[str, Any]:
         """A JSON-ready summary: ids, flags and the expiry time only."""
         return {
-            "session_key": self.session_key,
+            **self.stored_summary(),
             "rotated": self.rotated,
-            "user_id": self.user_id,
-            "expires_at": _iso(self.expires_at),
             "previous_deleted": self.previous_deleted,
             "stale_pending": self.stale_pending,
+        }
+
+    def stored_summary(self) -> dict[str, Any]:
+        """Where the session is kept, whose it is and when it expires (no secret)."""
+        return {
+            "session_key": self.session_key,
+            "user_id": self.user_id,
+            "expires_at": iso_utc(self.expires_at),
         }
 
 
@@ -116,7 +172,8 @@ class SessionRotator:
     :param store: where the current session lives.
     :param expected_email: whose sessions these must be; the connection's email by default
         (falling back to the id of ``/me`` with the connection's own credentials); None skips it.
-    :param is_live: tells whether Toggl still accepts a session (``/me/logged``); None skips it.
+    :param check_live: before keeping a session that is not due, check with ``/me`` that Toggl
+        accepts it and that it is the expected user's.
     :param clock: the current UTC time.
     """
 
@@ -126,13 +183,13 @@ class SessionRotator:
         store: SessionStore,
         *,
         expected_email: str | None = _CONNECTION_EMAIL,
-        is_live: Callable[[TogglSession], bool] | None = None,
+        check_live: bool = True,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.hook = hook
         self.store = store
         self.expected_email = expected_email
-        self.is_live = is_live
+        self.check_live = check_live
         self.clock = clock
 
     # -- the flows -------------------------------------------------------------------------
@@ -152,24 +209,16 @@ class SessionRotator:
 
     def install(self, new: TogglSession, current: StoredSession | None = None) -> RotationOutcome:
         """Verify ``new``, store it, and retire what the store held: steps 3 to 6."""
-        try:
+        with discarded_on_error(self.hook, new):
             user_id = self.verify(new)
-        except BaseException:
-            self.discard(new)
-            raise
-        # Read again just before writing: a rotation that stored meanwhile is replaced, and its
-        # session joins the pending list instead of being overwritten and forgotten.
-        replaced = self.store.load() or current
+            # Read again just before writing: a rotation that stored meanwhile is replaced, and its
+            # session joins the pending list instead of being overwritten and forgotten.
+            replaced = self.store.load() or current
         pending = () if replaced is None else (*replaced.stale, replaced.session)
-        try:
-            written = self.store.save(new, user_id=user_id, stale=pending, created_at=self.clock())
-        except BaseException:
-            if not self._store_holds(new):  # a write that landed before failing must not be undone
-                self.discard(new)
-            raise
+        written = self._write(new, user_id, pending)
         winner = self.store.load()
         if winner is None or not winner.holds(new):
-            return self._lost_race(new, winner)
+            return self._lost_race(new, written, winner)
         leftover = self.purge(written.stale)
         previous_deleted = None if replaced is None else not _contains(leftover, replaced.session)
         self._forget_deleted(written, leftover)
@@ -181,27 +230,26 @@ class SessionRotator:
         """Delete the stored session on Toggl (and pending ones) and clear the store.
 
         Returns True when Toggl deleted it, False when it was already invalid, None when the store
-        was empty. Network and other errors propagate with the store untouched.
+        was empty. Network errors, and a session Toggl refuses to delete but still accepts,
+        fail with the store untouched.
         """
         current = self.store.load()
         if current is None:
             return None
         deleted = self.hook.delete_session(current.session)
-        leftover = self.purge(current.stale)
-        if leftover:
-            log.warning(
-                "%d old Toggl session(s) of %s could not be deleted and are forgotten; "
-                "they stay valid until they expire.",
-                len(leftover),
-                self.store.key,
+        if not deleted and self.hook.is_session_live(current.session):
+            raise TogglError(
+                f"Toggl refused to delete the session stored under {self.store.key!r} but still accepts "
+                "it; the store keeps it."
             )
+        self.forget(current.stale)
         self.store.clear()
         return deleted
 
     # -- the steps -------------------------------------------------------------------------
 
     def due(self, current: StoredSession, min_remaining: timedelta) -> bool:
-        """Whether the stored session needs replacing."""
+        """Whether the stored session needs replacing (its expiry is read from the cookie: a hint)."""
         remaining = current.session.remaining(self.clock())
         if remaining is None:
             log.info("The stored session's expiry is unknown: rotating.")
@@ -209,15 +257,15 @@ class SessionRotator:
         if remaining <= min_remaining:
             log.info("The stored session expires in %s (threshold %s): rotating.", remaining, min_remaining)
             return True
-        if self.is_live is not None and not self.is_live(current.session):
+        if self.check_live and not self._accepted(current):
             log.warning("Toggl no longer accepts the stored session: rotating.")
             return True
         log.info("The stored session is good for %s more: not rotating.", remaining)
         return False
 
-    def verify(self, new: TogglSession) -> int | None:
-        """Check that ``new`` belongs to the expected user; return that user's id."""
-        me = self.hook.identity_of(new)
+    def verify(self, session: TogglSession) -> int | None:
+        """Check that ``session`` belongs to the expected user; return that user's id."""
+        me = self.hook.identity_of(session)
         expected = self.expected_email
         if expected is _CONNECTION_EMAIL:
             expected = getattr(self.hook.settings, "email", None)
@@ -228,29 +276,21 @@ class SessionRotator:
         user_id = me.get("id")
         return user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None
 
-    def discard(self, session: TogglSession) -> bool:
-        """Delete a session, best effort: True when it no longer works, False when that failed."""
-        try:
-            if self.hook.delete_session(session):
-                return True
-            # Refused (403): normally already gone; keep it listed if Toggl still accepts it.
-            return self.is_live is None or not self.is_live(session)
-        except Exception as error:
-            log.warning("Could not delete a Toggl session (%s: %s).", type(error).__name__, error)
-            return False
-
     def purge(self, sessions: Iterable[TogglSession]) -> tuple[TogglSession, ...]:
-        """Delete old sessions (expired ones need nothing); return those whose deletion failed."""
-        now = self.clock()
-        leftover = []
-        for session in sessions:
-            if session.expires_at is not None and session.expires_at <= now:
-                continue
-            if not self.discard(session):
-                leftover.append(session)
+        """Send each old session a DELETE; return those not confirmed gone (they stay listed)."""
+        leftover = tuple(session for session in sessions if not delete_confirmed(self.hook, session))
         if leftover:
-            log.warning("%d old Toggl session(s) could not be deleted; the next run retries.", len(leftover))
-        return tuple(leftover)
+            log.warning(
+                "%d old Toggl session(s) could not be deleted (%s); they stay listed and the next run retries.",
+                len(leftover),
+                ", ".join(map(session_label, leftover)),
+            )
+        return leftover
+
+    def forget(self, sessions: Iterable[TogglSession]) -> None:
+        """Delete sessions no store will list any more; each one that fails is named in a warning."""
+        for session in sessions:
+            discard_session(self.hook, session)
 
     def finish_pending(self, current: StoredSession) -> int:
         """Retry deleting the sessions listed as pending; return how many are still pending."""
@@ -262,12 +302,56 @@ class SessionRotator:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _store_holds(self, session: TogglSession) -> bool:
-        """Whether the store now holds ``session`` (False when it cannot be read)."""
+    def _accepted(self, current: StoredSession) -> bool:
+        """Whether Toggl accepts the stored session; one of another user fails the task."""
+        try:
+            self.verify(current.session)
+        except TogglAuthError:
+            return False
+        except TogglIdentityMismatchError:
+            log.error(
+                "The session stored under %s belongs to another Toggl user than the connection's; it is "
+                "neither used nor deleted. Delete that Variable, or give this connection its own "
+                "session_key.",
+                self.store.key,
+            )
+            raise
+        return True
+
+    def _write(
+        self, new: TogglSession, user_id: int | None, pending: tuple[TogglSession, ...]
+    ) -> StoredSession:
+        """Store ``new`` with ``pending``; on a failed write, delete it only if the store surely lacks it."""
+        try:
+            return self.store.save(new, user_id=user_id, stale=pending, created_at=self.clock())
+        except BaseException:
+            holds = self._store_holds(new)
+            if holds is False:
+                discard_session(self.hook, new)
+            elif holds is None:
+                log.warning(
+                    "Writing the session store %s failed and it could not be read back: the new %s is "
+                    "kept in case the write landed. If it did not, that session stays valid until it expires.",
+                    self.store.key,
+                    session_label(new),
+                )
+            else:
+                log.warning(
+                    "Writing the session store %s raised, but the store holds the new session; the old one "
+                    "stays listed for deletion.",
+                    self.store.key,
+                )
+            raise
+
+    def _store_holds(self, session: TogglSession) -> bool | None:
+        """Whether the store now holds ``session``; None when it cannot be read."""
         try:
             latest = self.store.load()
-        except Exception:
-            return False
+        except Exception as error:
+            log.warning(
+                "Could not read the session store %s back (%s).", self.store.key, type(error).__name__
+            )
+            return None
         return latest is not None and latest.holds(session)
 
     def _forget_deleted(self, written: StoredSession, leftover: tuple[TogglSession, ...]) -> None:
@@ -285,9 +369,12 @@ class SessionRotator:
             # The store holds a verified session; stale entries only cost a retry next time.
             log.warning("Could not update the pending-deletion list (%s).", type(error).__name__)
 
-    def _lost_race(self, new: TogglSession, winner: StoredSession | None) -> RotationOutcome:
-        self.discard(new)
+    def _lost_race(
+        self, new: TogglSession, written: StoredSession, winner: StoredSession | None
+    ) -> RotationOutcome:
+        discard_session(self.hook, new)
         if winner is None:
+            self.forget(written.stale)  # no store lists them any more
             raise TogglError(
                 f"The session store {self.store.key!r} was cleared while a new session was being stored; "
                 "the new session was deleted."
@@ -323,5 +410,9 @@ __all__ = [
     "SessionRotator",
     "TogglIdentityMismatchError",
     "check_identity",
+    "delete_confirmed",
+    "discard_session",
+    "discarded_on_error",
+    "min_remaining_of",
     "public_identity",
 ]

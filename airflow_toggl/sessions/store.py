@@ -13,15 +13,18 @@ may write Variables (not Connections) in Airflow 3. The Variable holds JSON::
     }
 
 Every field holding a cookie has "token" in its name and the default key has "secret" in it, so
-Airflow's masker hides them in logs and the UI. ``stale_session_tokens`` lists old sessions whose
+Airflow hides them in logs and the UI. ``stale_session_tokens`` lists old sessions whose
 deletion failed (or is still pending): the next rotation finishes the job.
 
 Variables are only touched by :meth:`SessionStore.load`, :meth:`~SessionStore.save` and
-:meth:`~SessionStore.clear`, never at import or construction.
+:meth:`~SessionStore.clear`, and by the secret-Variable helpers the account operators use
+(:func:`read_secret_variable`, :func:`write_secret_variable`), never at import or construction.
+Logs name a session by :func:`session_label`, never by its value.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -74,11 +77,13 @@ class AirflowVariables:
         value = Variable.get(key, default=None)
         return None if value is None else str(value)
 
-    def set(self, key: str, value: str) -> None:
+    def set(
+        self, key: str, value: str, description: str = "Toggl session store (managed by airflow-toggl)"
+    ) -> None:
         """Create or replace the Variable."""
         from airflow.sdk import Variable
 
-        Variable.set(key, value, description="Toggl session store (managed by airflow-toggl)")
+        Variable.set(key, value, description=description)
 
     def delete(self, key: str) -> None:
         """Remove the Variable."""
@@ -87,13 +92,40 @@ class AirflowVariables:
         Variable.delete(key)
 
 
-def mask(secret: str | None) -> None:
-    """Register a secret with Airflow's masker: the second line of defence, after never emitting it."""
-    if not secret:
+def check_secret_variable_name(field: str, value: Any, *, required: bool = False) -> None:
+    """A TogglConfigError naming ``field`` unless ``value`` names a Variable Airflow treats as secret."""
+    if value is None and not required:
         return
-    from airflow.sdk.log import mask_secret
+    if not isinstance(value, str) or not value.strip():
+        raise TogglConfigError(field, "must be the name of an Airflow Variable")
+    if not looks_sensitive(value):
+        raise TogglConfigError(
+            field, "must contain 'secret', 'token' or 'password' so that Airflow hides its value"
+        )
 
-    mask_secret(secret)
+
+def read_secret_variable(name: str) -> str:
+    """The value of a Variable holding a secret; a TogglConfigError naming it when missing or empty."""
+    value = AirflowVariables().get(name)
+    if not value:
+        raise TogglConfigError(name, "Airflow Variable is missing or empty")
+    return value
+
+
+def write_secret_variable(name: str, value: str, *, description: str) -> None:
+    """Create or replace a Variable holding a secret."""
+    AirflowVariables().set(name, value, description=description)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """``value`` as ISO 8601 text in UTC (None stays None): how times are stored and returned."""
+    return None if value is None else value.astimezone(timezone.utc).isoformat()
+
+
+def session_label(session: TogglSession) -> str:
+    """How logs and errors name a session without its value: a short SHA-256 fingerprint and expiry."""
+    digest = hashlib.sha256(session.cookie.encode()).hexdigest()[:12]
+    return f"session sha256:{digest} (expires {iso_utc(session.expires_at) or 'unknown'})"
 
 
 def same_cookie(a: TogglSession, b: TogglSession) -> bool:
@@ -159,10 +191,7 @@ class SessionStore:
         raw = self._variables.get(self.key)
         if raw is None or not raw.strip():
             return None
-        stored = _decode(self.key, raw)
-        for session in (stored.session, *stored.stale):
-            mask(session.cookie)
-        return stored
+        return _decode(self.key, raw)
 
     def save(
         self,
@@ -177,8 +206,6 @@ class SessionStore:
         ``created_at`` is when the session was made (now, unless an existing entry is rewritten).
         """
         pending = _dedupe(s for s in stale if not same_cookie(s, session))
-        for item in (session, *pending):
-            mask(item.cookie)
         stored = StoredSession(
             key=self.key,
             session=session,
@@ -206,20 +233,16 @@ def _dedupe(sessions: Iterable[TogglSession]) -> tuple[TogglSession, ...]:
     return tuple(kept)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
-
-
 def _encode(stored: StoredSession) -> str:
     return json.dumps(
         {
             "version": STORE_FORMAT_VERSION,
             "session_token": stored.session.cookie,
-            "expires_at": _iso(stored.session.expires_at),
+            "expires_at": iso_utc(stored.session.expires_at),
             "user_id": stored.user_id,
-            "created_at": _iso(stored.created_at),
+            "created_at": iso_utc(stored.created_at),
             "stale_session_tokens": [
-                {"session_token": s.cookie, "expires_at": _iso(s.expires_at)} for s in stored.stale
+                {"session_token": s.cookie, "expires_at": iso_utc(s.expires_at)} for s in stored.stale
             ],
         }
     )
@@ -288,8 +311,12 @@ __all__ = [
     "SessionStore",
     "StoredSession",
     "VariableBackend",
+    "check_secret_variable_name",
     "default_session_key",
+    "iso_utc",
     "looks_sensitive",
-    "mask",
+    "read_secret_variable",
     "same_cookie",
+    "session_label",
+    "write_secret_variable",
 ]
