@@ -1,9 +1,11 @@
 """Operators for Toggl Track: identity checks, session lifecycle and rotation, account flows.
 
-Each operator stores its arguments in ``__init__`` (checking plain values, never touching the
-network, Variables or connections) and makes a few hook calls in ``execute``. What they return
-(XCom) holds ids, emails, expiry times and Variable names only: never a cookie, token or password.
-Sessions travel between tasks through the session store (an Airflow Variable), not XCom.
+Each operator's ``__init__`` only stores its arguments, template fields exactly as given (no
+network, Variable or connection access, so DAG parsing stays cheap). ``execute`` first checks the
+rendered arguments (errors name the field, before any request), then makes a few calls to the hook
+and the session layer (:mod:`airflow_toggl.sessions`). What they return (XCom) holds ids, emails,
+expiry times and Variable names only: never a cookie, token or password. Sessions travel between
+tasks through the session store (an Airflow Variable), not XCom.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.sdk import BaseOperator
 
-from airflow_toggl import AUTH_MODES, DEFAULT_CONN_ID
+from airflow_toggl import DEFAULT_CONN_ID
 from airflow_toggl._compat import conf
 from airflow_toggl.exceptions import (
     TogglAuthError,
@@ -25,61 +27,18 @@ from airflow_toggl.exceptions import (
     TogglRateLimitError,
 )
 from airflow_toggl.links.toggl import TogglProfileLink
-from airflow_toggl.triggers.toggl import DEFAULT_POLL_INTERVAL, TogglQuotaResetTrigger
+from airflow_toggl.triggers.toggl import DEFAULT_POLL_INTERVAL, TogglQuotaResetTrigger, check_poll_interval
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_toggl.client.session import TogglSession
     from airflow_toggl.hooks.toggl import TogglHook
     from airflow_toggl.sessions.rotation import SessionRotator
-    from airflow_toggl.sessions.store import SessionStore
 
 QUOTA_RESET_MARGIN = timedelta(seconds=2)
 """Extra wait after the announced quota reset, so the first request after it is not refused."""
 DEFERRABLE_WAIT_LIMIT = 5.0
 """Longest wait (quota reset or ``Retry-After``) a deferrable task spends in its worker slot, in seconds."""
-
-
-def _templated(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
-
-
-def _check_auth_mode(value: str | None) -> str | None:
-    if value is None or _templated(value):
-        return value
-    if value not in AUTH_MODES:
-        raise TogglConfigError("auth_mode", f"must be one of {', '.join(AUTH_MODES)}")
-    return value
-
-
-def _check_variable_name(field: str, value: str | None, *, required: bool = False) -> str | None:
-    """A Variable name Airflow will treat as secret (it contains 'secret', 'token' or 'password')."""
-    from airflow_toggl.sessions.store import looks_sensitive
-
-    if value is None:
-        if required:
-            raise TogglConfigError(field, "is required: the name of an Airflow Variable")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise TogglConfigError(field, "must be the name of an Airflow Variable")
-    if not _templated(value) and not looks_sensitive(value):
-        raise TogglConfigError(
-            field, "must contain 'secret', 'token' or 'password' so that Airflow hides its value"
-        )
-    return value
-
-
-def _read_secret_variable(name: str) -> str:
-    """The value of a Variable holding a secret, registered with the masker."""
-    from airflow.sdk import Variable
-    from airflow.sdk.log import mask_secret
-
-    value = Variable.get(name, default=None)
-    if not value:
-        raise TogglConfigError(name, "Airflow Variable is missing or empty")
-    mask_secret(value)
-    return str(value)
 
 
 def _wait_asked(error: TogglError) -> float | None:
@@ -89,8 +48,9 @@ def _wait_asked(error: TogglError) -> float | None:
     return getattr(error, "retry_after", None)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
+def _check_text(field: str, value: Any, problem: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise TogglConfigError(field, problem)
 
 
 class TogglBaseOperator(BaseOperator):
@@ -121,19 +81,9 @@ class TogglBaseOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(toggl_conn_id, str) or not toggl_conn_id.strip():
-            raise TogglConfigError("toggl_conn_id", "must be a connection id")
-        if deferrable and not self.supports_deferral:
-            raise TogglConfigError("deferrable", f"{type(self).__name__} cannot be resumed safely")
-        if (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, (int, float))
-            or poll_interval <= 0
-        ):
-            raise TogglConfigError("poll_interval", "must be a positive number of seconds")
         self.toggl_conn_id = toggl_conn_id
         self.deferrable = deferrable
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = poll_interval
 
     @cached_property
     def hook(self) -> TogglHook:
@@ -143,7 +93,8 @@ class TogglBaseOperator(BaseOperator):
         return TogglHook(self.toggl_conn_id, auth_mode=self.auth_mode)
 
     def execute(self, context: Context) -> Any:
-        """Run the work; if deferrable, any wait for Toggl longer than a few seconds is deferred."""
+        """Check the arguments, run the work; if deferrable, a wait for Toggl of more than a few seconds defers."""
+        self.check_arguments()
         if self.deferrable:
             self.hook.max_quota_wait = DEFERRABLE_WAIT_LIMIT
         try:
@@ -152,6 +103,14 @@ class TogglBaseOperator(BaseOperator):
             if not self.deferrable or _wait_asked(error) is None:
                 raise
             self.defer_until_quota_reset(error)
+
+    def check_arguments(self) -> None:
+        """Check the rendered arguments before any request; errors name the field. Subclasses add theirs."""
+        _check_text("toggl_conn_id", self.toggl_conn_id, "must be a connection id")
+        if self.deferrable and not self.supports_deferral:
+            raise TogglConfigError("deferrable", f"{type(self).__name__} cannot be resumed safely")
+        check_poll_interval(self.poll_interval)
+        self.hook  # noqa: B018 - building the hook checks auth_mode (no request, no connection read)
 
     def execute_toggl(self, context: Context) -> Any:
         """The operator's work: a few hook calls. Subclasses implement it."""
@@ -178,32 +137,35 @@ class TogglBaseOperator(BaseOperator):
         return self.execute(context)
 
 
-class _SessionStoreMixin:
-    """Operators that keep a session in the store at ``session_key`` (default: the connection's)."""
+class TogglSessionOperator(TogglBaseOperator):
+    """Base of the operators that use the session kept in the store at ``session_key``.
 
-    session_key: str | None
-    toggl_conn_id: str
-    hook: TogglHook
+    :param session_key: store key (an Airflow Variable name); default: the connection's
+        ``session_key`` extra, else ``toggl_session_secret__<conn_id>``.
+    """
 
-    @property
-    def store(self) -> SessionStore:
-        """The session store (built at execution time: it may read the connection)."""
-        from airflow_toggl.sessions.store import SessionStore
+    template_fields: Sequence[str] = ("toggl_conn_id", "session_key")
+    operator_extra_links = (TogglProfileLink(),)
 
-        return SessionStore(self.session_key or self.hook.settings.session_key)
+    def __init__(self, *, session_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session_key = session_key
 
-    def rotator(self, **kwargs: Any) -> SessionRotator:
-        """The rotation steps over this operator's hook and store."""
+    @cached_property
+    def hook(self) -> TogglHook:
+        """The hook; in session mode it authenticates with the session stored at ``session_key``."""
+        from airflow_toggl.hooks.toggl import TogglHook
+
+        return TogglHook(self.toggl_conn_id, auth_mode=self.auth_mode, session_key=self.session_key or None)
+
+    def rotator(self, **options: Any) -> SessionRotator:
+        """The session layer over this operator's hook and store."""
         from airflow_toggl.sessions.rotation import SessionRotator
 
-        return SessionRotator(self.hook, self.store, **kwargs)
-
-    def session_is_live(self, session: TogglSession) -> bool:
-        """Whether Toggl accepts ``session``, over this operator's hook (one HTTP session)."""
-        return self.hook.is_session_live(session)
+        return SessionRotator(self.hook, self.hook.session_store(), **options)
 
 
-class TogglIdentityCheckOperator(TogglBaseOperator):
+class TogglIdentityCheckOperator(TogglSessionOperator):
     """Check whose credentials a connection holds (``/me``) and return the non-secret identity.
 
     Fails naming the field, the expected and the actual value when an expectation is not met.
@@ -230,38 +192,21 @@ class TogglIdentityCheckOperator(TogglBaseOperator):
         "expected_user_id",
         "expected_workspace_id",
     )
-    operator_extra_links = (TogglProfileLink(),)
 
     def __init__(
         self,
         *,
         auth_mode: str | None = None,
-        session_key: str | None = None,
         expected_email: str | None = None,
         expected_user_id: int | str | None = None,
         expected_workspace_id: int | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.auth_mode = _check_auth_mode(auth_mode)
-        self.session_key = session_key
+        self.auth_mode = auth_mode
         self.expected_email = expected_email
         self.expected_user_id = expected_user_id
         self.expected_workspace_id = expected_workspace_id
-
-    @cached_property
-    def hook(self) -> TogglHook:
-        """A hook for the chosen credentials; a given ``session_key`` selects that stored session."""
-        from airflow_toggl.hooks.toggl import TogglHook
-
-        if self.auth_mode == "session" and self.session_key:
-            from airflow_toggl.sessions.store import SessionStore
-
-            stored = SessionStore(self.session_key).load()
-            if stored is None:
-                raise TogglConfigError("session_key", f"no session is stored under {self.session_key!r}")
-            return TogglHook(self.toggl_conn_id, session_cookie=stored.session.cookie)
-        return TogglHook(self.toggl_conn_id, auth_mode=self.auth_mode)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """``/me``, the expectations, and the public identity fields."""
@@ -294,7 +239,7 @@ class TogglCredentialsCheckOperator(TogglBaseOperator):
 
     def __init__(self, *, auth_mode: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.auth_mode = _check_auth_mode(auth_mode)
+        self.auth_mode = auth_mode
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """One ``/me/logged`` request."""
@@ -307,7 +252,7 @@ class TogglCredentialsCheckOperator(TogglBaseOperator):
         return {"toggl_conn_id": self.toggl_conn_id, "auth_mode": mode, "logged_in": True}
 
 
-class TogglCreateSessionOperator(_SessionStoreMixin, TogglBaseOperator):
+class TogglCreateSessionOperator(TogglSessionOperator):
     """Create a session from the connection's email and password and keep it in the session store.
 
     The new session is verified (``/me`` with it must be the connection's user) before it is
@@ -318,24 +263,16 @@ class TogglCreateSessionOperator(_SessionStoreMixin, TogglBaseOperator):
         ``toggl_session_secret__<conn_id>``).
     """
 
-    template_fields: Sequence[str] = ("toggl_conn_id", "session_key")
-    operator_extra_links = (TogglProfileLink(),)
-
-    def __init__(self, *, session_key: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session_key = session_key
-
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Create, verify, store."""
-        outcome = self.rotator().create()
+        stored = self.rotator().create().stored_summary()
         self.log.info(
-            "Stored a new Toggl session under %s (expires %s).", outcome.session_key, outcome.expires_at
+            "Stored a new Toggl session under %s (expires %s).", stored["session_key"], stored["expires_at"]
         )
-        summary = outcome.to_xcom()
-        return {name: summary[name] for name in ("session_key", "user_id", "expires_at")}
+        return stored
 
 
-class TogglDeleteSessionOperator(_SessionStoreMixin, TogglBaseOperator):
+class TogglDeleteSessionOperator(TogglSessionOperator):
     """Delete the stored session on Toggl and clear the session store.
 
     A session Toggl no longer accepts, or an empty store, is success. Returns
@@ -344,73 +281,66 @@ class TogglDeleteSessionOperator(_SessionStoreMixin, TogglBaseOperator):
     :param session_key: store key (default: the connection's).
     """
 
-    template_fields: Sequence[str] = ("toggl_conn_id", "session_key")
-    operator_extra_links = (TogglProfileLink(),)
-
-    def __init__(self, *, session_key: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.session_key = session_key
-
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Delete on Toggl, then clear the store."""
-        store = self.store
-        deleted = self.rotator().retire()
+        rotator = self.rotator()
+        deleted = rotator.retire()
         if deleted is None:
-            self.log.info("No session stored under %s: nothing to delete.", store.key)
-        return {"session_key": store.key, "deleted": bool(deleted)}
+            self.log.info("No session stored under %s: nothing to delete.", rotator.store.key)
+        return {"session_key": rotator.store.key, "deleted": bool(deleted)}
 
 
-class TogglRotateSessionOperator(_SessionStoreMixin, TogglBaseOperator):
+class TogglRotateSessionOperator(TogglSessionOperator):
     """Replace the stored session before it expires, without ever leaving the store unusable.
 
     Nothing happens (``rotated: False``, the task still succeeds) while the stored session has
-    more than ``min_remaining`` left and Toggl accepts it. Otherwise a new session is created,
-    verified against the connection's identity, stored and read back (a concurrent rotation that
-    stored first wins), and only then the old one is deleted. An old session whose deletion fails
-    stays listed in the store and is deleted by the next run. See :mod:`airflow_toggl.sessions.rotation`.
+    more than ``min_remaining`` left and Toggl accepts it as the connection's user. Otherwise a new
+    session is created, verified against the connection's identity, stored and read back (a
+    concurrent rotation that stored first wins), and only then the old one is deleted. An old
+    session whose deletion fails stays listed in the store and is deleted by the next run. A stored
+    session of another user fails the task. See :mod:`airflow_toggl.sessions.rotation`.
 
     Returns ``{"session_key", "rotated", "user_id", "expires_at", "previous_deleted",
     "stale_pending"}``.
 
     :param session_key: store key (default: the connection's).
     :param min_remaining: rotate when the stored session has this much time left or less
-        (Toggl sessions last 28 days).
-    :param check_live: also rotate a session Toggl no longer accepts (one ``/me/logged`` call).
+        (a timedelta or seconds; Toggl sessions last 28 days).
+    :param check_live: before keeping a stored session, check with ``/me`` that Toggl accepts it
+        and that it is the connection's user (one request of the 30-per-hour user quota).
     """
-
-    template_fields: Sequence[str] = ("toggl_conn_id", "session_key")
-    operator_extra_links = (TogglProfileLink(),)
 
     def __init__(
         self,
         *,
-        session_key: str | None = None,
         min_remaining: timedelta | float = timedelta(days=7),
         check_live: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(min_remaining, (int, float)) and not isinstance(min_remaining, bool):
-            min_remaining = timedelta(seconds=min_remaining)
-        if not isinstance(min_remaining, timedelta):
-            raise TogglConfigError("min_remaining", "must be a timedelta or a number of seconds")
-        if min_remaining < timedelta(0):
-            raise TogglConfigError("min_remaining", "must not be negative")
-        self.session_key = session_key
         self.min_remaining = min_remaining
         self.check_live = check_live
 
+    def check_arguments(self) -> None:
+        """The common checks, and ``min_remaining``."""
+        from airflow_toggl.sessions.rotation import min_remaining_of
+
+        super().check_arguments()
+        min_remaining_of(self.min_remaining)
+
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Rotate if due."""
-        rotator = self.rotator(is_live=self.session_is_live if self.check_live else None)
-        outcome = rotator.rotate(self.min_remaining)
+        from airflow_toggl.sessions.rotation import min_remaining_of
+
+        outcome = self.rotator(check_live=self.check_live).rotate(min_remaining_of(self.min_remaining))
+        summary = outcome.to_xcom()
         self.log.info(
             "Session under %s %s; expires %s.",
-            outcome.session_key,
+            summary["session_key"],
             "rotated" if outcome.rotated else "kept",
-            _iso(outcome.expires_at),
+            summary["expires_at"],
         )
-        return outcome.to_xcom()
+        return summary
 
 
 class TogglRequestPasswordResetOperator(TogglBaseOperator):
@@ -435,7 +365,7 @@ class TogglRequestPasswordResetOperator(TogglBaseOperator):
         return {"email": email, "requested": True}
 
 
-class TogglConfirmPasswordResetOperator(_SessionStoreMixin, TogglBaseOperator):
+class TogglConfirmPasswordResetOperator(TogglSessionOperator):
     """Set a new password with the emailed reset code, and store the session Toggl answers with.
 
     The new password is never an argument. By default it is the connection's password: update the
@@ -459,50 +389,40 @@ class TogglConfirmPasswordResetOperator(_SessionStoreMixin, TogglBaseOperator):
     template_fields: Sequence[str] = ("toggl_conn_id", "code", "session_key")
     supports_deferral = False
 
-    def __init__(
-        self,
-        *,
-        code: str,
-        new_password_variable: str | None = None,
-        session_key: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, code: str, new_password_variable: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(code, str) or not code.strip():
-            raise TogglConfigError("code", "is required: the reset code from Toggl's email")
         self.code = code
-        self.new_password_variable = _check_variable_name("new_password_variable", new_password_variable)
-        self.session_key = session_key
+        self.new_password_variable = new_password_variable
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         """Render, then mask the code so the UI's rendered-template view shows it as ``***``."""
-        from airflow.sdk.log import mask_secret
+        from airflow_toggl.hooks.toggl import mask
 
         super().render_template_fields(context, jinja_env)
-        if isinstance(self.code, str) and self.code.strip():
-            mask_secret(self.code.strip())
+        if isinstance(self.code, str):
+            mask(self.code.strip())
+
+    def check_arguments(self) -> None:
+        """The common checks, the code and the Variable name."""
+        from airflow_toggl.sessions.store import check_secret_variable_name
+
+        super().check_arguments()
+        _check_text("code", self.code, "is empty: pass the reset code from Toggl's email")
+        check_secret_variable_name("new_password_variable", self.new_password_variable)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Confirm, then verify and store the new session."""
-        from airflow.sdk.log import mask_secret
+        from airflow_toggl.sessions.store import read_secret_variable
 
-        code = self.code.strip()
-        if not code:
-            raise TogglConfigError("code", "is empty once rendered: pass the code from Toggl's email")
-        mask_secret(code)
         if self.new_password_variable:
-            password = _read_secret_variable(self.new_password_variable)
-        elif self.hook.settings.password:
-            password = self.hook.settings.password
+            password = read_secret_variable(self.new_password_variable)
         else:
+            password = self.hook.settings.password
+        if not password:
             raise TogglConfigError("password", "the connection has none and no new_password_variable is set")
-        store = self.store
-        current = store.load()
-        new = self.hook.confirm_password_reset(code, password)
+        new = self.hook.confirm_password_reset(self.code.strip(), password)
         rotator = self.rotator(expected_email=self.hook.settings.email or None)
-        outcome = rotator.install(new, current)
-        summary = outcome.to_xcom()
-        return {name: summary[name] for name in ("session_key", "user_id", "expires_at")}
+        return rotator.install(new).stored_summary()
 
 
 class TogglResetApiTokenOperator(TogglBaseOperator):
@@ -525,18 +445,23 @@ class TogglResetApiTokenOperator(TogglBaseOperator):
         self, *, token_variable: str | None = None, auth_mode: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.token_variable = _check_variable_name("token_variable", token_variable)
-        self.auth_mode = _check_auth_mode(auth_mode)
+        self.token_variable = token_variable
+        self.auth_mode = auth_mode
+
+    def check_arguments(self) -> None:
+        """The common checks and the Variable name."""
+        from airflow_toggl.sessions.store import check_secret_variable_name
+
+        super().check_arguments()
+        check_secret_variable_name("token_variable", self.token_variable)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
-        """Reset, mask, store in the Variable."""
-        from airflow.sdk import Variable
-        from airflow.sdk.log import mask_secret
+        """Reset, then store the token in the Variable."""
+        from airflow_toggl.sessions.store import write_secret_variable
 
         name = self.token_variable or f"toggl_api_token_secret__{self.toggl_conn_id}"
         token = self.hook.reset_api_token()
-        mask_secret(token)
-        Variable.set(name, token, description=f"Toggl API token of connection {self.toggl_conn_id}")
+        write_secret_variable(name, token, description=f"Toggl API token of connection {self.toggl_conn_id}")
         self.log.info("Stored the new Toggl API token in Variable %s.", name)
         return {"token_variable": name}
 
@@ -546,9 +471,10 @@ class TogglSignupOperator(TogglBaseOperator):
 
     The password comes from the Airflow Variable ``password_variable`` (never an argument). The
     connection only supplies the service URLs and client settings. When Toggl answers with a
-    session, it is stored under ``session_key`` if given, else deleted at once so it does not
-    linger. Not deferrable: signing up twice fails. Returns ``{"email", "user_id",
-    "session_key", "expires_at"}``.
+    session, it is verified and stored under ``session_key`` if given, else deleted at once so it
+    does not linger; should anything fail after the signup, that session is deleted before the task
+    fails. Not deferrable: signing up twice fails. Returns ``{"email", "user_id", "session_key",
+    "expires_at"}``.
 
     :param email: the new account's email.
     :param password_variable: Variable holding the new account's password.
@@ -571,48 +497,39 @@ class TogglSignupOperator(TogglBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(email, str) or not email.strip():
-            raise TogglConfigError("email", "is required")
         self.email = email
-        self.password_variable = _check_variable_name("password_variable", password_variable, required=True)
+        self.password_variable = password_variable
         self.display_name = display_name
         self.timezone = timezone
         self.session_key = session_key
 
+    def check_arguments(self) -> None:
+        """The common checks, the email and the Variable name."""
+        from airflow_toggl.sessions.store import check_secret_variable_name
+
+        super().check_arguments()
+        _check_text("email", self.email, "is required")
+        check_secret_variable_name("password_variable", self.password_variable, required=True)
+
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Sign up; keep or drop the session Toggl answers with."""
-        from airflow_toggl.sessions.rotation import SessionRotator
-        from airflow_toggl.sessions.store import SessionStore
+        from airflow_toggl.sessions.accounts import keep_signup_session
+        from airflow_toggl.sessions.store import read_secret_variable
 
-        password = _read_secret_variable(str(self.password_variable))
+        password = read_secret_variable(self.password_variable)
         session = self.hook.signup(self.email, password, self.display_name, self.timezone)
-        result: dict[str, Any] = {
-            "email": self.email,
-            "user_id": None,
-            "session_key": None,
-            "expires_at": None,
-        }
-        if session is None:
-            return result
-        if self.session_key:
-            store = SessionStore(self.session_key)
-            outcome = SessionRotator(self.hook, store, expected_email=self.email).install(
-                session, store.load()
-            )
-            result.update(session_key=store.key, user_id=outcome.user_id, expires_at=_iso(outcome.expires_at))
-        else:
-            result["user_id"] = self.hook.identity_of(session).get("id")
-            self.hook.delete_session(session)
-        return result
+        kept = keep_signup_session(self.hook, session, email=self.email, session_key=self.session_key or None)
+        return {"email": self.email, **kept}
 
 
-class TogglCloseAccountOperator(_SessionStoreMixin, TogglBaseOperator):
+class TogglCloseAccountOperator(TogglSessionOperator):
     """**Destructive: closes a Toggl Track account.** Irreversible.
 
     Uses the session stored under ``session_key`` (default: the connection's), or else a session
     created from the connection's email and password. Before closing, ``/me`` with that session
-    must show ``confirm_email``: a guard against closing the wrong account. The store is cleared
-    afterwards. Returns ``{"email", "user_id", "closed": True}``.
+    must show ``confirm_email``: a guard against closing the wrong account. Afterwards the session
+    is deleted and the store cleared; when closing fails, a session created for it is deleted and a
+    stored one stays. Returns ``{"email", "user_id", "closed": True}``.
 
     :param confirm_email: the email of the account that is meant to be closed.
     :param session_key: store key of the session to use.
@@ -620,31 +537,20 @@ class TogglCloseAccountOperator(_SessionStoreMixin, TogglBaseOperator):
 
     template_fields: Sequence[str] = ("toggl_conn_id", "confirm_email", "session_key")
 
-    def __init__(self, *, confirm_email: str, session_key: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, confirm_email: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(confirm_email, str) or not confirm_email.strip():
-            raise TogglConfigError("confirm_email", "is required: the email of the account to close")
         self.confirm_email = confirm_email
-        self.session_key = session_key
+
+    def check_arguments(self) -> None:
+        """The common checks and ``confirm_email``."""
+        super().check_arguments()
+        _check_text("confirm_email", self.confirm_email, "is required: the email of the account to close")
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
-        """Check whose session it is, close the account, clear the store."""
-        from airflow_toggl.sessions.rotation import check_identity
+        """Check whose session it is, close the account, clean up."""
+        from airflow_toggl.sessions.accounts import close_account
 
-        store = self.store
-        stored = store.load()
-        session = stored.session if stored else self.hook.create_session()
-        try:
-            me = self.hook.identity_of(session)
-            check_identity(me, email=self.confirm_email)
-        except BaseException:
-            if stored is None:
-                self.rotator().discard(session)
-            raise
-        self.log.warning("Closing the Toggl Track account of user %s <%s>.", me.get("id"), me.get("email"))
-        self.hook.close_account(session)
-        store.clear()
-        return {"email": me.get("email"), "user_id": me.get("id"), "closed": True}
+        return close_account(self.hook, self.hook.session_store(), confirm_email=self.confirm_email)
 
 
 __all__ = [
@@ -658,5 +564,6 @@ __all__ = [
     "TogglRequestPasswordResetOperator",
     "TogglResetApiTokenOperator",
     "TogglRotateSessionOperator",
+    "TogglSessionOperator",
     "TogglSignupOperator",
 ]

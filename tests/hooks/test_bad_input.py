@@ -70,13 +70,15 @@ def test_bad_connection_fails_before_any_request(
     assert toggl_emulator.counters()["requests"] == {}
 
 
-def test_unknown_auth_mode_argument_fails_at_construction() -> None:
+def test_unknown_auth_mode_argument_fails_before_any_request(toggl_conn_env, toggl_emulator) -> None:
     with pytest.raises(TogglConfigError) as info:
         TogglHook(auth_mode="cookie")
     assert info.value.field == "auth_mode"
+    operator = ops.TogglIdentityCheckOperator(task_id="check", auth_mode="cookie")
     with pytest.raises(TogglConfigError) as info:
-        ops.TogglIdentityCheckOperator(task_id="check", auth_mode="cookie")
+        operator.execute({})
     assert info.value.field == "auth_mode"
+    assert toggl_emulator.counters()["requests"] == {}
 
 
 def test_malformed_session_cookie_argument_fails_at_construction() -> None:
@@ -86,10 +88,14 @@ def test_malformed_session_cookie_argument_fails_at_construction() -> None:
 
 
 @pytest.mark.parametrize("min_remaining", [timedelta(days=-1), -60, "a week"])
-def test_impossible_min_remaining_fails_at_construction(min_remaining: Any) -> None:
+def test_impossible_min_remaining_fails_before_any_request(
+    min_remaining: Any, toggl_conn_env, toggl_emulator, variables
+) -> None:
+    operator = ops.TogglRotateSessionOperator(task_id="rotate", min_remaining=min_remaining)
     with pytest.raises(TogglConfigError) as info:
-        ops.TogglRotateSessionOperator(task_id="rotate", min_remaining=min_remaining)
+        operator.execute({})
     assert info.value.field == "min_remaining"
+    assert toggl_emulator.counters()["requests"] == {}
 
 
 def test_unknown_session_key_fails_before_any_request(
@@ -129,7 +135,11 @@ def test_corrupt_stored_session_names_the_key_without_echoing_it(
         ),
     ],
 )
-def test_operator_arguments_that_would_leak_or_cannot_work(factory, field: str) -> None:
+def test_operator_arguments_that_would_leak_or_cannot_work(
+    factory, field: str, toggl_conn_env, toggl_emulator, variables
+) -> None:
+    operator = factory()
     with pytest.raises(TogglConfigError) as info:
-        factory()
+        operator.execute({})
     assert info.value.field == field
+    assert toggl_emulator.counters()["requests"] == {}

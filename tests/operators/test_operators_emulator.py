@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_toggl._compat import TaskDeferred
+from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglAPIError, TogglAuthError, TogglIdentityMismatchError
 from airflow_toggl.operators import toggl as ops
 from airflow_toggl.sessions.store import SessionStore
@@ -277,3 +278,19 @@ def test_rotation_interrupted_by_the_quota_defers_without_leaking(
     assert result["rotated"] is True
     assert len(toggl_emulator.live_sessions(toggl_user["email"])) == 1
     assert toggl_emulator.is_session_live(stored_cookie())
+
+
+def test_session_key_picks_the_store(env, toggl_emulator, toggl_user) -> None:
+    """``session_key`` names the Variable the session operators read and write (the default one stays empty)."""
+    other = "toggl_session_secret__other"
+    cookie = toggl_emulator.issue_session(toggl_user["email"])
+    SessionStore(other).save(TogglSession.from_cookie(cookie), user_id=toggl_user["id"])
+    identity = ops.TogglIdentityCheckOperator(
+        task_id="check", auth_mode="session", session_key=other
+    ).execute({})
+    assert identity["id"] == toggl_user["id"]
+    deleted = ops.TogglDeleteSessionOperator(task_id="delete", session_key=other).execute({})
+    assert deleted == {"session_key": other, "deleted": True}
+    assert not toggl_emulator.is_session_live(cookie)
+    assert other not in env.data
+    assert KEY not in env.data

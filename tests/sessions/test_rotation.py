@@ -48,7 +48,7 @@ def seed(hook: FakeHook, store: SessionStore, expires_in: timedelta, *, stale=()
 
 def test_fresh_session_is_kept(fake_hook: FakeHook, store: SessionStore) -> None:
     current = seed(fake_hook, store, timedelta(days=20))
-    outcome = rotator(fake_hook, store, is_live=lambda s: True).rotate(WEEK)
+    outcome = rotator(fake_hook, store).rotate(WEEK)
     assert outcome.rotated is False
     assert outcome.previous_deleted is None
     assert store.load().holds(current)
@@ -69,15 +69,32 @@ def test_fresh_session_is_kept(fake_hook: FakeHook, store: SessionStore) -> None
 )
 def test_due(fake_hook: FakeHook, store: SessionStore, expires_in, live: bool, due: bool) -> None:
     session = make_session(expires_in)
+    if live:
+        fake_hook.live.add(session.cookie)
     stored = store.save(session, user_id=1)
-    assert rotator(fake_hook, store, is_live=lambda s: live).due(stored, WEEK) is due
+    assert rotator(fake_hook, store).due(stored, WEEK) is due
 
 
 def test_liveness_is_not_asked_when_expiry_already_decides(fake_hook: FakeHook, store: SessionStore) -> None:
     stored = store.save(make_session(timedelta(days=1)), user_id=1)
-    asked: list = []
-    assert rotator(fake_hook, store, is_live=asked.append).due(stored, WEEK) is True
-    assert asked == []
+    assert rotator(fake_hook, store).due(stored, WEEK) is True
+    assert "identity_of" not in fake_hook.calls
+
+
+def test_without_check_live_a_fresh_session_is_trusted(fake_hook: FakeHook, store: SessionStore) -> None:
+    stored = store.save(make_session(timedelta(days=20)), user_id=1)
+    assert rotator(fake_hook, store, check_live=False).due(stored, WEEK) is False
+    assert fake_hook.calls == []
+
+
+def test_a_fresh_session_of_another_user_is_not_kept(fake_hook: FakeHook, store: SessionStore) -> None:
+    current = seed(fake_hook, store, timedelta(days=20))
+    fake_hook.identity_override = {"id": 7, "email": "eve@example.com"}
+    with pytest.raises(TogglIdentityMismatchError):
+        rotator(fake_hook, store).rotate(WEEK)
+    assert store.load().holds(current)
+    assert fake_hook.created == []
+    assert fake_hook.deleted == []
 
 
 def test_empty_store_gets_a_session(fake_hook: FakeHook, store: SessionStore) -> None:
@@ -275,7 +292,7 @@ def test_old_delete_failure_is_kept_for_the_next_run(fake_hook: FakeHook, store:
 
     # The next run (nothing due) finishes the job.
     fake_hook.fail_delete_for.clear()
-    again = rotator(fake_hook, store, is_live=lambda s: True).rotate(WEEK)
+    again = rotator(fake_hook, store).rotate(WEEK)
     assert again.rotated is False
     assert again.stale_pending == 0
     assert store.load().stale == ()
@@ -290,18 +307,35 @@ def test_already_invalid_old_session_counts_as_deleted(fake_hook: FakeHook, stor
     assert store.load().stale == ()
 
 
-def test_earlier_leftovers_are_retried_and_expired_ones_dropped(
+def test_earlier_leftovers_get_a_delete_even_when_their_expiry_has_passed(
     fake_hook: FakeHook, store: SessionStore
 ) -> None:
+    """An expiry read from a cookie is a hint (clocks drift): only Toggl's answer counts."""
     leftover = make_session(timedelta(days=10))
     expired = make_session(timedelta(days=-1))
-    fake_hook.live.add(leftover.cookie)
+    fake_hook.live.update({leftover.cookie, expired.cookie})
     seed(fake_hook, store, timedelta(days=1), stale=[leftover, expired])
     outcome = rotator(fake_hook, store).rotate(WEEK)
     assert outcome.stale_pending == 0
-    assert leftover.cookie in fake_hook.deleted
-    assert expired.cookie not in fake_hook.deleted
+    assert {leftover.cookie, expired.cookie} <= set(fake_hook.deleted)
+    assert expired.cookie not in fake_hook.live
     assert store.load().stale == ()
+
+
+def test_a_refused_delete_of_a_session_toggl_still_accepts_keeps_it_listed(
+    fake_hook: FakeHook, store: SessionStore
+) -> None:
+    old = seed(fake_hook, store, timedelta(days=1))
+    real_delete = fake_hook.delete_session
+
+    def refuse_old(session=None):
+        return False if session.cookie == old.cookie else real_delete(session)
+
+    fake_hook.delete_session = refuse_old
+    outcome = rotator(fake_hook, store).rotate(WEEK)
+    assert outcome.previous_deleted is False
+    assert [s.cookie for s in store.load().stale] == [old.cookie]
+    assert fake_hook.liveness_checks == [old.cookie]
 
 
 def test_failed_list_update_still_succeeds(fake_hook: FakeHook, store: SessionStore, memory) -> None:

@@ -163,6 +163,15 @@ def fail_read_back(emulator: TogglEmulator, variables: FaultyVariables) -> None:
     variables.fail_read_after_next_set()
 
 
+def fail_read_before_write(emulator: TogglEmulator, variables: FaultyVariables) -> None:
+    variables.fail_read(nth=2)  # 1: is a rotation due?  2: the store, read again just before writing
+
+
+def write_lands_then_read_back_fails(emulator: TogglEmulator, variables: FaultyVariables) -> None:
+    variables.refuse_next_set(applied=True)
+    variables.fail_read_after_next_set()
+
+
 @dataclass(frozen=True)
 class FaultCase:
     """One fault at one step, and what the faulted run must leave behind."""
@@ -201,10 +210,14 @@ CASES = [
               TogglConnectionError, 0),
     FaultCase("verify-quota", "verify", "402, quota resets in 3600s > max_quota_wait",
               verify_fault(status=402, headers=QUOTA_EXHAUSTED), TogglQuotaExceededError, 0),
+    FaultCase("store-read-before-write", "before store", "store read fails after create and verify",
+              fail_read_before_write, VariableReadError, 0),
     FaultCase("store-refused", "store", "Variable write refused", refuse_write(applied=False),
               VariableWriteError, 0),
     FaultCase("store-applied-then-error", "store", "Variable written, then the write raised",
               refuse_write(applied=True), VariableWriteError, 1),
+    FaultCase("store-applied-unreadable", "store", "Variable written, then the write raised and the store "
+              "could not be read", write_lands_then_read_back_fails, VariableWriteError, 1),
     FaultCase("store-read-back", "after store", "read-back after the write fails", fail_read_back,
               VariableReadError, 1),
     FaultCase("delete-500", "delete old", "500 on every attempt", delete_fault(status=500), None, 1),

@@ -104,6 +104,11 @@ class FakeHook:
         self.liveness_checks.append(session.cookie)
         return session.cookie in self.live and session.cookie not in self.logged_out
 
+    def session_store(self) -> Any:
+        from airflow_toggl.sessions.store import SessionStore
+
+        return SessionStore(self.settings.session_key)
+
     def is_logged_in(self) -> bool:
         self._maybe_fail("is_logged_in")
         return self.logged_in

@@ -92,7 +92,8 @@ class FaultyVariables:
 
     ``refuse_next_set()`` fails the next write without applying it; ``refuse_next_set(applied=True)``
     applies it and then fails, as a database whose commit landed but whose answer was lost;
-    ``fail_read_after_next_set()`` lets the next write through and fails the read that follows it.
+    ``fail_read_after_next_set()`` lets the next write through and fails the read that follows it;
+    ``fail_read(nth)`` fails the ``nth`` read from now (1: the next one).
     """
 
     def __init__(self) -> None:
@@ -101,10 +102,14 @@ class FaultyVariables:
         self._set_fault: str | None = None
         self._read_fault_armed = False
         self._read_fault_live = False
+        self._reads_until_fault = 0
         self.writes = 0
 
     def get(self, key: str) -> str | None:
         with self._lock:
+            if self._reads_until_fault:
+                self._reads_until_fault -= 1
+                self._read_fault_live = self._read_fault_live or not self._reads_until_fault
             if self._read_fault_live:
                 self._read_fault_live = False
                 raise VariableReadError(f"reading Variable {key} failed")
@@ -134,10 +139,15 @@ class FaultyVariables:
         with self._lock:
             self._read_fault_armed = True
 
+    def fail_read(self, nth: int = 1) -> None:
+        with self._lock:
+            self._reads_until_fault = nth
+
     def clear_faults(self) -> None:
         with self._lock:
             self._set_fault = None
             self._read_fault_armed = self._read_fault_live = False
+            self._reads_until_fault = 0
 
 
 class MetadataDbVariables:
