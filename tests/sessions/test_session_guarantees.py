@@ -55,6 +55,14 @@ def store(variables: FaultyVariables) -> SessionStore:
 
 
 @pytest.fixture
+def seeded(store: SessionStore, toggl_emulator: TogglEmulator) -> str:
+    """One normal rotation has stored a live session (lasting an hour: every later run rotates)."""
+    toggl_emulator.configure(session_ttl=3600)
+    rotate()
+    return stored_cookie(store)
+
+
+@pytest.fixture
 def warnings(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.WARNING, logger="airflow_toggl")
     return caplog
@@ -77,11 +85,13 @@ def stored_cookie(store: SessionStore) -> str | None:
 
 
 def test_store_read_failing_after_verify_deletes_the_new_session(
-    store: SessionStore, variables: FaultyVariables, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
+    store: SessionStore,
+    seeded: str,
+    variables: FaultyVariables,
+    toggl_emulator: TogglEmulator,
+    toggl_user: dict[str, Any],
 ) -> None:
-    toggl_emulator.configure(session_ttl=3600)  # always due
-    rotate()
-    old = stored_cookie(store)
+    old = seeded
     variables.fail_read(nth=2)  # 1: is a rotation due?  2: just before writing the new session
     with pytest.raises(VariableReadError):
         rotate()
@@ -92,14 +102,13 @@ def test_store_read_failing_after_verify_deletes_the_new_session(
 
 def test_a_new_session_that_cannot_be_deleted_is_named_in_a_warning(
     store: SessionStore,
+    seeded: str,
     variables: FaultyVariables,
     toggl_emulator: TogglEmulator,
     toggl_user: dict[str, Any],
     warnings: pytest.LogCaptureFixture,
 ) -> None:
-    toggl_emulator.configure(session_ttl=3600)
-    rotate()
-    old = stored_cookie(store)
+    old = seeded
     variables.fail_read(nth=2)
     toggl_emulator.inject_fault("/api/sessions", method="DELETE", status=500, count=None)
     with pytest.raises(VariableReadError):
@@ -112,11 +121,13 @@ def test_a_new_session_that_cannot_be_deleted_is_named_in_a_warning(
 
 
 def test_a_write_that_landed_is_kept_when_the_read_back_fails(
-    store: SessionStore, variables: FaultyVariables, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
+    store: SessionStore,
+    seeded: str,
+    variables: FaultyVariables,
+    toggl_emulator: TogglEmulator,
+    toggl_user: dict[str, Any],
 ) -> None:
-    toggl_emulator.configure(session_ttl=3600)
-    rotate()
-    old = stored_cookie(store)
+    old = seeded
     variables.refuse_next_set(applied=True)
     variables.fail_read_after_next_set()
     with pytest.raises(Exception, match="failed after it was applied"):
@@ -130,15 +141,20 @@ def test_a_write_that_landed_is_kept_when_the_read_back_fails(
     assert live_cookies(toggl_emulator, toggl_user["email"]) == {stored_cookie(store)}
 
 
-def test_an_old_session_past_its_expiry_still_gets_a_delete(
-    store: SessionStore, variables: FaultyVariables, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
-) -> None:
-    """The worker's clock runs 3 days ahead of Toggl's: every cookie looks expired, yet Toggl accepts it."""
-    toggl_emulator.configure(session_ttl=3600, clock=lambda: time.time() - 3 * 86400)
+def seed_with_the_worker_clock_ahead(emulator: TogglEmulator, store: SessionStore) -> str:
+    """Store a session while Toggl's clock runs 3 days behind this worker's: its cookie looks expired."""
+    emulator.configure(session_ttl=3600, clock=lambda: time.time() - 3 * 86400)
     rotate()
     old = stored_cookie(store)
     assert TogglSession.from_cookie(old).expires_at < datetime.now(timezone.utc)
-    assert toggl_emulator.is_session_live(old)
+    assert emulator.is_session_live(old)
+    return old
+
+
+def test_an_old_session_past_its_expiry_still_gets_a_delete(
+    store: SessionStore, variables: FaultyVariables, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
+) -> None:
+    old = seed_with_the_worker_clock_ahead(toggl_emulator, store)
     deletes = requests_to(toggl_emulator, "DELETE /api/sessions")
     outcome = rotate()
     assert outcome["previous_deleted"] is True
@@ -150,9 +166,7 @@ def test_an_old_session_past_its_expiry_still_gets_a_delete(
 def test_an_old_session_whose_delete_fails_is_not_reported_deleted(
     store: SessionStore, variables: FaultyVariables, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
 ) -> None:
-    toggl_emulator.configure(session_ttl=3600, clock=lambda: time.time() - 3 * 86400)
-    rotate()
-    old = stored_cookie(store)
+    old = seed_with_the_worker_clock_ahead(toggl_emulator, store)
     toggl_emulator.inject_fault("/api/sessions", method="DELETE", status=500, count=None)
     outcome = rotate()
     toggl_emulator.clear_faults()
@@ -182,10 +196,9 @@ def test_a_stored_session_of_another_user_fails_the_rotation(
 
 
 def test_delete_refused_while_toggl_still_accepts_the_session_keeps_the_store(
-    store: SessionStore, variables: FaultyVariables, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
+    store: SessionStore, seeded: str, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
 ) -> None:
-    rotate()
-    cookie = stored_cookie(store)
+    cookie = seeded
     toggl_emulator.inject_fault("/api/sessions", method="DELETE", status=403, count=None)
     with pytest.raises(TogglError, match="still accepts"):
         TogglDeleteSessionOperator(task_id="delete").execute({})
@@ -246,10 +259,9 @@ def test_close_account_without_a_stored_session_deletes_its_own_when_closing_fai
 
 
 def test_close_account_keeps_the_stored_session_when_closing_fails_and_drops_it_after(
-    store: SessionStore, variables: FaultyVariables, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
+    store: SessionStore, seeded: str, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
 ) -> None:
-    rotate()
-    cookie = stored_cookie(store)
+    cookie = seeded
     toggl_emulator.inject_fault("/api/me/close_account/track", method="POST", status=500, count=None)
     with pytest.raises(TogglAPIError):
         close(toggl_user)
