@@ -358,7 +358,7 @@ class TogglRequestPasswordResetOperator(TogglBaseOperator):
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """One request to the accounts service."""
-        email = self.email or self.hook.settings.email
+        email = self.email if isinstance(self.email, str) and self.email.strip() else self.hook.settings.email
         if not email:
             raise TogglConfigError("email", "is empty and the connection has no login")
         self.hook.request_password_reset(email)
@@ -414,6 +414,7 @@ class TogglConfirmPasswordResetOperator(TogglSessionOperator):
         """Confirm, then verify and store the new session."""
         from airflow_toggl.sessions.store import read_secret_variable
 
+        password: str | None
         if self.new_password_variable:
             password = read_secret_variable(self.new_password_variable)
         else:
@@ -516,10 +517,10 @@ class TogglSignupOperator(TogglBaseOperator):
         from airflow_toggl.sessions.accounts import keep_signup_session
         from airflow_toggl.sessions.store import read_secret_variable
 
-        password = read_secret_variable(self.password_variable)
-        session = self.hook.signup(self.email, password, self.display_name, self.timezone)
-        kept = keep_signup_session(self.hook, session, email=self.email, session_key=self.session_key or None)
-        return {"email": self.email, **kept}
+        email, password = str(self.email), read_secret_variable(self.password_variable)
+        session = self.hook.signup(email, password, self.display_name, self.timezone)
+        kept = keep_signup_session(self.hook, session, email=email, session_key=self.session_key or None)
+        return {"email": email, **kept}
 
 
 class TogglCloseAccountOperator(TogglSessionOperator):
