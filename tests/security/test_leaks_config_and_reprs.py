@@ -148,24 +148,24 @@ def _config_cases() -> list[tuple[str, Callable[[], Any], str]]:
             "operator: password passed as its Variable name",
             lambda: TogglSignupOperator(
                 task_id="s", email=SIGNUP_EMAIL, password_variable=SIGNUP_PASSWORD, display_name="x"
-            ),
+            ).execute({}),
             "password_variable",
         ),
         (
             "operator: new password passed as its Variable name",
             lambda: TogglConfirmPasswordResetOperator(
                 task_id="c", code=CODE, new_password_variable=HOOK_NEW_PASSWORD
-            ),
+            ).execute({}),
             "new_password_variable",
         ),
         (
             "operator: token passed as its Variable name",
-            lambda: TogglResetApiTokenOperator(task_id="r", token_variable=HOOK_TOKEN),
+            lambda: TogglResetApiTokenOperator(task_id="r", token_variable=HOOK_TOKEN).execute({}),
             "token_variable",
         ),
         (
             "operator: password typed into auth_mode",
-            lambda: TogglCredentialsCheckOperator(task_id="k", auth_mode=HOOK_PASSWORD),
+            lambda: TogglCredentialsCheckOperator(task_id="k", auth_mode=HOOK_PASSWORD).execute({}),
             "auth_mode",
         ),
         (
