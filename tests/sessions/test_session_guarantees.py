@@ -195,16 +195,27 @@ def test_a_stored_session_of_another_user_fails_the_rotation(
     assert toggl_emulator.issued_sessions(toggl_user["email"]) == []
 
 
+def assert_the_store_survives(
+    emulator: TogglEmulator, store: SessionStore, path: str, method: str, status: int, run: Any, error: Any
+) -> None:
+    """With ``path`` answering ``status``, ``run`` fails with ``error`` and the stored session stays live."""
+    cookie = stored_cookie(store)
+    emulator.inject_fault(path, method=method, status=status, count=None)
+    with pytest.raises(error):
+        run()
+    emulator.clear_faults()
+    assert stored_cookie(store) == cookie
+    assert cookie is not None
+    assert emulator.is_session_live(cookie)
+
+
 def test_delete_refused_while_toggl_still_accepts_the_session_keeps_the_store(
     store: SessionStore, seeded: str, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
 ) -> None:
-    cookie = seeded
-    toggl_emulator.inject_fault("/api/sessions", method="DELETE", status=403, count=None)
-    with pytest.raises(TogglError, match="still accepts"):
-        TogglDeleteSessionOperator(task_id="delete").execute({})
-    toggl_emulator.clear_faults()
-    assert stored_cookie(store) == cookie
-    assert toggl_emulator.is_session_live(cookie)
+    delete = TogglDeleteSessionOperator(task_id="delete")
+    assert_the_store_survives(
+        toggl_emulator, store, "/api/sessions", "DELETE", 403, lambda: delete.execute({}), TogglError
+    )
     assert TogglDeleteSessionOperator(task_id="delete").execute({})["deleted"] is True
     assert live_cookies(toggl_emulator, toggl_user["email"]) == set()
 
@@ -261,13 +272,15 @@ def test_close_account_without_a_stored_session_deletes_its_own_when_closing_fai
 def test_close_account_keeps_the_stored_session_when_closing_fails_and_drops_it_after(
     store: SessionStore, seeded: str, toggl_emulator: TogglEmulator, toggl_user: dict[str, Any]
 ) -> None:
-    cookie = seeded
-    toggl_emulator.inject_fault("/api/me/close_account/track", method="POST", status=500, count=None)
-    with pytest.raises(TogglAPIError):
-        close(toggl_user)
-    toggl_emulator.clear_faults()
-    assert stored_cookie(store) == cookie
-    assert toggl_emulator.is_session_live(cookie)
+    assert_the_store_survives(
+        toggl_emulator,
+        store,
+        "/api/me/close_account/track",
+        "POST",
+        500,
+        lambda: close(toggl_user),
+        TogglAPIError,
+    )
     assert close(toggl_user) == {"email": toggl_user["email"], "user_id": toggl_user["id"], "closed": True}
     assert store.load() is None
     assert toggl_emulator.user(toggl_user["email"])["closed"]
