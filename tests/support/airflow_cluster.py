@@ -244,8 +244,11 @@ class AirflowCluster:
             args += ["--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
         self.start_process(name, args)
 
-    def start_process(self, name: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
-        """Run ``args`` in a new session with this deployment's environment, output to ``<name>.log``.
+    def start_process(
+        self, name: str, args: Sequence[str], *, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Run ``args`` in a new session with this deployment's environment (plus ``env``), output
+        to ``<name>.log``.
 
         The process is stopped by :meth:`stop` (or :meth:`stop_process`) like the components.
         """
@@ -253,7 +256,7 @@ class AirflowCluster:
         log_file = log_path.open("ab")
         process = subprocess.Popen(
             list(args),
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=self.home,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
