@@ -13,6 +13,11 @@ other tasks can authenticate with `auth_mode="session"` without handling passwor
 Every task is deferrable: when Toggl's hourly quota (30 `/me` calls per user) is used up, it waits
 for the reset in the triggerer instead of holding a worker slot or failing.
 
+Every task runs in the Airflow pool named after the connection (or `TOGGL_POOL`), which must exist
+with one slot: `airflow pools set toggl_default 1 "Toggl account" --include-deferred`. The pool
+is what keeps two rotations of one session from overlapping on different workers (Variables
+have no compare-and-set) and one account's requests from adding up past Toggl's rate limit.
+
 Runs daily. Set `TOGGL_CONN_ID` to use another connection and `TOGGL_ROTATION_SCHEDULE` (a cron
 expression or preset) to change the schedule.
 """
@@ -28,6 +33,11 @@ from airflow_toggl.operators.toggl import TogglIdentityCheckOperator, TogglRotat
 
 TOGGL_CONN_ID = os.environ.get("TOGGL_CONN_ID", "toggl_default")
 SCHEDULE = os.environ.get("TOGGL_ROTATION_SCHEDULE", "@daily")
+# [START howto_pool_per_toggl_account]
+# One pool per Toggl account, one slot: its tasks run one at a time, whichever worker runs them.
+TOGGL_POOL = os.environ.get("TOGGL_POOL", TOGGL_CONN_ID)
+DEFAULT_ARGS = {"retries": 2, "retry_delay": timedelta(minutes=5), "pool": TOGGL_POOL}
+# [END howto_pool_per_toggl_account]
 
 with DAG(
     dag_id="toggl_session_rotation",
@@ -37,7 +47,7 @@ with DAG(
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=DEFAULT_ARGS,
     tags=["toggl"],
 ):
     # [START howto_operator_toggl_identity_check]

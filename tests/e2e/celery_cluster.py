@@ -41,7 +41,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import psutil
@@ -79,49 +78,80 @@ def ensure_cluster_packages() -> None:
         )
 
 
-def _stop_pid(process: subprocess.Popen[bytes], first_signal: int, grace: float) -> None:
-    """Signal one process we started, wait, and kill it if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(first_signal)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
+class _ServerProcess:
+    """A server binary run in the foreground in its own session, stopped by its process id."""
+
+    stop_signal = signal.SIGTERM
+    log_path: Path
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _launch(self, args: Sequence[str], *, ready: Any, timeout: float, user: str | None = None) -> None:
+        """Start ``args`` with output to ``log_path`` and wait until ``ready()`` is true."""
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                list(args),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                user=user,
+                start_new_session=True,
+            )
+        name = Path(args[0]).name
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                state = (
+                    f"exited {self.process.returncode}" if self.process.poll() is not None else "is not ready"
+                )
+                log = self.log_path.read_text(errors="replace")[-3000:]
+                raise ClusterError(f"{name} {state} after {timeout:.0f}s at most\n{log}")
+            time.sleep(0.3)
+
+    def stop(self, grace: float = 30) -> None:
+        """Signal the server we started, wait, and kill it if it does not exit in time."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
         with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        process.wait(timeout=10)
+            process.send_signal(self.stop_signal)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait(timeout=10)
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
-def _wait_for(check: Any, *, timeout: float, what: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if process.poll() is not None:
-            raise ClusterError(
-                f"{what} exited {process.returncode}\n{log.read_text(errors='replace')[-3000:]}"
-            )
-        if time.monotonic() > deadline:
-            raise ClusterError(
-                f"{what} did not start in {timeout:.0f}s\n{log.read_text(errors='replace')[-3000:]}"
-            )
-        time.sleep(0.3)
-
-
-class PostgresServer:
+class PostgresServer(_ServerProcess):
     """A throw-away PostgreSQL on a free loopback port; data in ``root`` (fsync off: tests only).
+
+    Stopped with SIGINT, PostgreSQL's fast shutdown.
 
     As root the server runs as Debian's ``postgres`` account (PostgreSQL refuses to run as root),
     so ``root`` must be a folder that account can reach: pass one under a world-traversable
     parent, e.g. from :func:`tempfile.mkdtemp`.
     """
 
+    stop_signal = signal.SIGINT
+
     def __init__(self, root: Path | None = None, *, max_connections: int = 200) -> None:
+        super().__init__()
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="toggl-postgres-"))
         self.data_dir = self.root / "data"
         self.log_path = self.root / "postgres.log"
-        self.port = free_port()
         self.max_connections = max_connections
-        self.process: subprocess.Popen[bytes] | None = None
         self._bin = postgres_bin_dir()
         if self._bin is None:
             raise ClusterError("PostgreSQL is not installed (scripts/install-cluster-packages)")
@@ -168,19 +198,7 @@ class PostgresServer:
         args = [str(self._bin / "postgres"), "-D", str(self.data_dir)]
         for name, value in settings.items():
             args += ["-c", f"{name}={value}"]
-        log_file = self.log_path.open("ab")
-        try:
-            self.process = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                user=self._user,
-                start_new_session=True,
-            )
-        finally:
-            log_file.close()
-        _wait_for(self._accepts, timeout=timeout, what="postgres", process=self.process, log=self.log_path)
+        self._launch(args, ready=self._accepts, timeout=timeout, user=self._user)
         self.execute(f"CREATE DATABASE {DATABASE}", database="postgres")
         return self
 
@@ -235,26 +253,14 @@ class PostgresServer:
         finally:
             connection.close()
 
-    def stop(self, grace: float = 30) -> None:
-        """Fast shutdown (SIGINT) of the postmaster we started; SIGKILL if it hangs."""
-        if self.process is not None:
-            _stop_pid(self.process, signal.SIGINT, grace)
 
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class RedisServer:
+class RedisServer(_ServerProcess):
     """A throw-away Redis on a free loopback port, with no persistence."""
 
     def __init__(self, root: Path) -> None:
+        super().__init__()
         self.root = Path(root)
-        self.port = free_port()
         self.log_path = self.root / "redis.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -282,18 +288,7 @@ class RedisServer:
             "--daemonize",
             "no",
         ]
-        log_file = self.log_path.open("ab")
-        try:
-            self.process = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log_file.close()
-        _wait_for(self._pong, timeout=timeout, what="redis-server", process=self.process, log=self.log_path)
+        self._launch(args, ready=self._pong, timeout=timeout)
         return self
 
     def _pong(self) -> bool:
@@ -303,17 +298,6 @@ class RedisServer:
                 return sock.recv(64).startswith(b"+PONG")
         except OSError:
             return False
-
-    def stop(self, grace: float = 15) -> None:
-        """SIGTERM to the server we started; SIGKILL if it hangs."""
-        if self.process is not None:
-            _stop_pid(self.process, signal.SIGTERM, grace)
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class CeleryCluster(AirflowCluster):
@@ -492,14 +476,6 @@ class CeleryCluster(AirflowCluster):
             "FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index",
             (dag_id, run_id),
         )
-
-    def __enter__(self) -> CeleryCluster:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager
