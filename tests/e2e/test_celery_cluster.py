@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +22,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.conftest import ROOT, toggl_connection
-from tests.e2e.airflow_cluster import basic_credentials
-from tests.e2e.celery_cluster import WORKERS, CeleryCluster, celery_cluster
-from tests.reliability.secrets_scan import me_over_the_wire
+from tests.support.airflow import ROOT, toggl_connection
+from tests.support.airflow_cluster import basic_credentials, find_leaks
+from tests.support.celery_cluster import WORKERS, CeleryCluster, celery_cluster
+from tests.support.secrets_scan import me_over_the_wire
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster, pytest.mark.timeout(1500)]
 
@@ -44,6 +45,18 @@ RACE_CONNS = ("toggl_race_pooled", "toggl_race_unpooled")
 FLEET_SIZE = 50
 FLEET_CONNS = tuple(f"toggl_fleet_{number:02d}" for number in range(FLEET_SIZE))
 FANOUT_CHECKS = 30
+TASK_TABLES = frozenset(
+    {
+        "task_instance",
+        "task_instance_history",
+        "xcom",
+        "rendered_task_instance_fields",
+        "variable",
+        "celery_taskmeta",
+        "log",
+    }
+)
+"""Metadata tables written once or more for each task that runs (``log`` is Airflow's audit log)."""
 RACE_CREATE_DELAY = 4.0
 """Seconds the emulator takes to create a session in the race test: both rotations overlap."""
 
@@ -269,9 +282,11 @@ def test_fifty_connections_rotated_by_one_mapped_task(
     walls = []
     for number in range(2):
         emulator.reset_counters()
+        log_offset = cluster.database.log_offset()
         run_id = cluster.trigger(FLEET_DAG)
         run = cluster.wait_for_run(FLEET_DAG, run_id, timeout=900)
         counters = emulator.counters()
+        writes = cluster.database.writes_since(log_offset)
         tis = cluster.run_task_instances(FLEET_DAG, run_id)
         assert len(tis) == FLEET_SIZE
         wall = (run["end_date"] - run["start_date"]).total_seconds()
@@ -283,6 +298,19 @@ def test_fifty_connections_rotated_by_one_mapped_task(
             f"at once {most_at_once(tis)}, workers {sorted({ti['hostname'] for ti in tis})}, "
             f"429s {counters['rate_limited']}"
         )
+        # Rows written because tasks ran, against what the components write anyway (heartbeats,
+        # DAG parsing, scheduling decisions) during the same time.
+        per_task = {table: count for table, count in writes.items() if table in TASK_TABLES}
+        background = sum(writes.values()) - sum(per_task.values())
+        print(
+            f"fleet rotation run {number + 1}: metadata DB writes for the tasks {sum(per_task.values())} "
+            f"({sum(per_task.values()) / FLEET_SIZE:.1f} per rotation: "
+            + ", ".join(
+                f"{table} {count / FLEET_SIZE:.1f}" for table, count in Counter(per_task).most_common()
+            )
+            + f"); background writes meanwhile {background}"
+        )
+        assert writes["variable"] >= FLEET_SIZE, writes
         # Run 1 finds empty stores: create + verify. Run 2 also deletes the replaced session: the
         # physical minimum of a rotation (one request to create, one to verify, one to delete).
         expected = {"POST /api/sessions": FLEET_SIZE, "GET /api/v9/me": FLEET_SIZE}
@@ -416,9 +444,17 @@ def test_no_secret_in_any_worker_or_triggerer_log(
     # The scan does read those logs: the (public) emails the identity checks log are found.
     seen = {leak.where.split("/")[1] for leak in cluster.find_leaks({"email": users[FANOUT_CONN]["email"]})}
     assert set(WORKERS) <= seen, seen
-    leaks = cluster.find_leaks(secrets, tables=("xcom", "rendered_task_instance_fields", "variable"))
-    scanned = len(cluster.log_texts())
+    tables = ("xcom", "rendered_task_instance_fields", "variable", "trigger")
+    sources = [
+        *cluster.log_texts(),
+        *cluster.table_texts(tables),
+        # Every write statement the metadata DB received, with its values.
+        ("postgres.log", cluster.database.log_path.read_text(errors="replace")),
+    ]
+    leaks = find_leaks(sources, secrets)
+    scanned = len(cluster.log_texts()) + 1
     print(
-        f"\nleak scan: {len(secrets)} secrets ({len(cookies)} session cookies) over {scanned} log files: {len(leaks)} hits"
+        f"\nleak scan: {len(secrets)} secrets ({len(cookies)} session cookies) over {scanned} log files "
+        f"and the tables {', '.join(tables)}: {len(leaks)} hits"
     )
     assert not leaks, "\n".join(str(leak) for leak in leaks)

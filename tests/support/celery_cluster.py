@@ -31,6 +31,7 @@ import glob
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -39,13 +40,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from tests.e2e.airflow_cluster import AIRFLOW_BIN, COMPONENTS, AirflowCluster, ClusterError, free_port
+from tests.support.airflow_cluster import AIRFLOW_BIN, COMPONENTS, AirflowCluster, ClusterError, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "scripts" / "install-cluster-packages"
@@ -53,8 +55,16 @@ CLUSTER_PATH = Path(__file__).resolve().parent / "cluster_path"
 """Put on every Airflow process's ``PYTHONPATH``: the cluster policy and the worker hostname."""
 
 WORKERS = ("worker-a", "worker-b")
+_WRITE_STATEMENT = re.compile(
+    r"LOG:  (?:statement|execute [^:]*): (INSERT INTO|UPDATE|DELETE FROM) \"?(\w+)", re.IGNORECASE
+)
 DATABASE = "airflow"
 DATABASE_USER = "airflow"
+
+
+def count_writes(log_text: str) -> Counter[str]:
+    """Table -> INSERT, UPDATE and DELETE statements in a PostgreSQL log (``log_statement = mod``)."""
+    return Counter(match.group(2).lower() for match in _WRITE_STATEMENT.finditer(log_text))
 
 
 def postgres_bin_dir() -> Path | None:
@@ -140,14 +150,15 @@ class PostgresServer(_ServerProcess):
     Stopped with SIGINT, PostgreSQL's fast shutdown.
 
     As root the server runs as Debian's ``postgres`` account (PostgreSQL refuses to run as root),
-    so ``root`` must be a folder that account can reach: pass one under a world-traversable
-    parent, e.g. from :func:`tempfile.mkdtemp`.
+    so ``root`` must be a folder that account can reach. By default a fresh folder is made under
+    the system's temporary directory, and removed on :meth:`stop`.
     """
 
     stop_signal = signal.SIGINT
 
     def __init__(self, root: Path | None = None, *, max_connections: int = 200) -> None:
         super().__init__()
+        self._owns_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="toggl-postgres-"))
         self.data_dir = self.root / "data"
         self.log_path = self.root / "postgres.log"
@@ -194,6 +205,9 @@ class PostgresServer(_ServerProcess):
             "fsync": "off",
             "synchronous_commit": "off",
             "full_page_writes": "off",
+            # Every INSERT, UPDATE and DELETE goes to the log: the tests count writes per table.
+            "log_statement": "mod",
+            "log_line_prefix": "%m [%p] ",
         }
         args = [str(self._bin / "postgres"), "-D", str(self.data_dir)]
         for name, value in settings.items():
@@ -240,6 +254,23 @@ class PostgresServer(_ServerProcess):
                 cursor.execute(sql)
         finally:
             connection.close()
+
+    def stop(self, grace: float = 30) -> None:
+        """Stop the server; a data folder it made itself is removed."""
+        super().stop(grace)
+        if self._owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_offset(self) -> int:
+        """Where the server log ends now; pass it to :meth:`writes_since`."""
+        return self.log_path.stat().st_size
+
+    def writes_since(self, offset: int) -> Counter[str]:
+        """Table -> INSERT, UPDATE and DELETE statements the server logged after ``offset``."""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode("utf-8", errors="replace")
+        return count_writes(text)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query on the ``airflow`` database, as dicts."""
@@ -486,9 +517,7 @@ def celery_cluster(home: Path, *, dag_files: Sequence[Path], **options: Any) -> 
     """
     ensure_cluster_packages()
     with contextlib.ExitStack() as stack:
-        postgres_root = Path(tempfile.mkdtemp(prefix="toggl-postgres-"))
-        stack.callback(shutil.rmtree, postgres_root, ignore_errors=True)
-        postgres = stack.enter_context(PostgresServer(postgres_root))
+        postgres = stack.enter_context(PostgresServer())
         redis = stack.enter_context(RedisServer(Path(home) / "redis"))
         cluster = stack.enter_context(
             CeleryCluster(
@@ -506,6 +535,7 @@ __all__ = [
     "PostgresServer",
     "RedisServer",
     "celery_cluster",
+    "count_writes",
     "ensure_cluster_packages",
     "postgres_bin_dir",
 ]
