@@ -143,8 +143,7 @@ def cluster(
     ) as running:
         # One pool per Toggl account, one slot, named after its connection (as the rotation DAG
         # expects): the rotation's account, the fan-out's, the pooled race's.
-        for conn_id in (ROTATION_CONN, FANOUT_CONN, RACE_CONNS[0]):
-            running.set_pool(conn_id, 1)
+        running.set_pools({conn_id: 1 for conn_id in (ROTATION_CONN, FANOUT_CONN, RACE_CONNS[0])})
         for dag_id in (ROTATION_DAG, *FANOUT_DAGS, FLEET_DAG, DEFERRAL_DAG, *RACE_DAGS):
             running.wait_for_dag(dag_id, timeout=300)
         print(f"\ncluster: started and parsed in {time.monotonic() - started:.0f}s")

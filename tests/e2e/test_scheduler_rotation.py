@@ -76,7 +76,7 @@ def test_scheduled_runs_rotate_the_session_without_leaking(
 ) -> None:
     cluster.migrate()
     # The DAG's tasks run in the pool named after the connection (one slot per Toggl account).
-    cluster.airflow("pools", "set", "toggl_default", "1", "Toggl account", "--include-deferred")
+    cluster.set_pools({"toggl_default": 1})
     cluster.start()
     cluster.wait_for_dag(DAG_ID)
     cluster.airflow("dags", "unpause", DAG_ID)

@@ -71,6 +71,8 @@ def scheduler_phase(
     home = tmp_path_factory.mktemp("scheduler") / "airflow"
     with AirflowCluster(home, dag_files=files, env=env, redact_in_reports=dag_book.values) as cluster:
         cluster.migrate()
+        # The rotation DAG's tasks run in the pool named after the connection.
+        cluster.set_pools({"toggl_default": 1})
         cluster.start()
         cluster.wait_for_dag(LIFECYCLE)
         cluster.wait_for_dag(ROTATION)

@@ -229,6 +229,16 @@ class AirflowCluster:
         """Create the metadata DB."""
         self.airflow("db", "migrate", timeout=timeout)
 
+    def set_pools(self, slots: Mapping[str, int], *, include_deferred: bool = True) -> None:
+        """Create or resize pools (name -> slots) with one CLI call, e.g. one per Toggl account."""
+        path = self.home / "pools.json"
+        pools = {
+            name: {"slots": count, "description": "Toggl account", "include_deferred": include_deferred}
+            for name, count in slots.items()
+        }
+        path.write_text(json.dumps(pools))
+        self.airflow("pools", "import", str(path))
+
     def start(self, components: Sequence[str] = COMPONENTS, *, ready_timeout: float = 120) -> None:
         """Start the components (each in its own session) and wait for the API server to answer."""
         for name in components:

@@ -467,14 +467,6 @@ class CeleryCluster(AirflowCluster):
             raise ClusterError(f"{method} {path} -> {error.code}: {error.read()[:2000]!r}") from None
         return json.loads(text) if text else None
 
-    def set_pool(self, name: str, slots: int, *, include_deferred: bool = True) -> None:
-        """Create (or resize) a pool."""
-        body = {"name": name, "slots": slots, "include_deferred": include_deferred}
-        try:
-            self.api("POST", "pools", body)
-        except ClusterError:
-            self.api("PATCH", f"pools/{name}", body)
-
     def unpause(self, dag_id: str) -> None:
         """Unpause a DAG over the REST API."""
         self.api("PATCH", f"dags/{dag_id}", {"is_paused": False})
