@@ -37,6 +37,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -502,13 +503,30 @@ class CeleryCluster(AirflowCluster):
 
 
 @contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (a CI timeout, ``kill``) into SystemExit, so the servers are stopped on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def celery_cluster(home: Path, *, dag_files: Sequence[Path], **options: Any) -> Iterator[CeleryCluster]:
     """PostgreSQL, Redis and a :class:`CeleryCluster` over them, migrated and started.
 
     Everything is stopped by process id on the way out, also when starting fails.
     """
     ensure_cluster_packages()
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack, _stop_on_sigterm():
         postgres = stack.enter_context(PostgresServer())
         redis = stack.enter_context(RedisServer(Path(home) / "redis"))
         cluster = stack.enter_context(

@@ -1,4 +1,7 @@
-"""A deferrable identity check: on a used-up hourly quota it waits in the triggerer."""
+"""One identity check uses up the account's hourly quota; the next, deferrable, meets the 402.
+
+The second task hands the wait for the quota reset to the triggerer and runs again afterwards.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from airflow.sdk import DAG
 
 from airflow_toggl.operators.toggl import TogglIdentityCheckOperator
 
+CONN_ID = os.environ.get("TOGGL_DEFERRAL_CONN_ID", "toggl_default")
+
 with DAG(
     dag_id="toggl_quota_deferral",
     schedule=None,
@@ -16,9 +21,8 @@ with DAG(
     catchup=False,
     tags=["toggl"],
 ):
-    TogglIdentityCheckOperator(
-        task_id="check_identity",
-        toggl_conn_id=os.environ.get("TOGGL_DEFERRAL_CONN_ID", "toggl_default"),
-        deferrable=True,
-        poll_interval=2,
+    use_quota = TogglIdentityCheckOperator(task_id="use_quota", toggl_conn_id=CONN_ID)
+    check_identity = TogglIdentityCheckOperator(
+        task_id="check_identity", toggl_conn_id=CONN_ID, deferrable=True, poll_interval=2
     )
+    use_quota >> check_identity
