@@ -69,7 +69,7 @@ CONNECTION_EXTRAS: dict[str, dict[str, Any]] = {
     FANOUT_CONN: {"max_retries": 12},
     # Never wait for the quota in the worker: defer to the triggerer.
     DEFERRAL_CONN: {"max_quota_wait": 0},
-    # The fleet rotates under Toggl's rate limit with the client's pacing on.
+    # The fleet's connections pace at Toggl's rate, one request per second per account.
     **{conn_id: {"requests_per_second": 1} for conn_id in FLEET_CONNS},
 }
 
@@ -288,12 +288,7 @@ def test_fifty_connections_rotated_by_one_mapped_task(
     cluster: CeleryCluster, emulator: TogglEmulator, users: dict[str, dict[str, Any]]
 ) -> None:
     cluster.unpause(FLEET_DAG)
-    # Toggl's leaky bucket, one request per second per account; the connections pace at that rate.
-    emulator.configure(rate_limit_rps=1, rate_limit_burst=1, rate_limit_key="account")
-    try:
-        walls = rotate_fleet_twice(cluster, emulator, users)
-    finally:
-        emulator.configure(rate_limit_rps=None)
+    walls = rotate_fleet_twice(cluster, emulator, users)
     print(f"fleet rotation: {FLEET_SIZE} rotations at 3 requests each in {walls[1]:.1f}s")
 
 
