@@ -112,3 +112,6 @@ _CONN_FIELDS: dict[str, Any] = {
         "schema": {"type": ["string", "null"]},
     },
 }
+
+CONNECTION_EXTRAS: tuple[str, ...] = tuple(_CONN_FIELDS)
+"""Every extra a ``toggl`` connection understands: the form's fields are the one list of them."""

@@ -7,14 +7,15 @@ Toggl flow. It owns no HTTP logic of its own: that lives in :mod:`airflow_toggl.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_toggl import AUTH_MODES, CONN_TYPE, DEFAULT_CONN_ID
+from airflow_toggl import AUTH_MODES, CONN_TYPE, CONNECTION_EXTRAS, DEFAULT_CONN_ID
 from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.client.limits import Quota
@@ -25,20 +26,11 @@ from airflow_toggl.sessions.store import SessionStore, default_session_key
 if TYPE_CHECKING:
     from airflow_toggl.client.client import TogglClient
 
-KNOWN_EXTRAS = (
-    "api_token",
-    "auth_mode",
-    "track_api_url",
-    "accounts_api_url",
-    "timeout",
-    "max_retries",
-    "max_quota_wait",
-    "requests_per_second",
-    "verify",
-    "session_key",
-)
-_CONFIG_EXTRAS = ("track_api_url", "accounts_api_url", "timeout", "max_retries", "max_quota_wait",
-                  "requests_per_second", "verify")  # fmt: skip
+KNOWN_EXTRAS = CONNECTION_EXTRAS
+_CONFIG_EXTRAS = tuple(sorted(set(KNOWN_EXTRAS) & {option.name for option in fields(ClientConfig)}))
+AIRFLOW_EXTRAS = frozenset({"description"})
+"""Keys Airflow itself may leave in a connection's extras; they are not settings of ours."""
+_PREFIX = f"extra__{CONN_TYPE}__"
 
 
 @dataclass(frozen=True)
@@ -80,10 +72,21 @@ def _extra(extras: Mapping[str, Any], name: str) -> Any:
     """An extra by its plain name or the ``extra__toggl__`` prefixed name older forms store."""
     value = extras.get(name)
     if value is None:
-        value = extras.get(f"extra__{CONN_TYPE}__{name}")
+        value = extras.get(f"{_PREFIX}{name}")
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def check_extra_names(extras: Mapping[str, Any]) -> None:
+    """Raise a TogglConfigError naming the first extra that is not a setting, with the closest known name."""
+    for key in extras:
+        name = key.removeprefix(_PREFIX) if isinstance(key, str) else key
+        if name in KNOWN_EXTRAS or key in AIRFLOW_EXTRAS:
+            continue
+        close = difflib.get_close_matches(str(name), KNOWN_EXTRAS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known extras: {', '.join(KNOWN_EXTRAS)}"
+        raise TogglConfigError(str(key), f"is not a setting of a {CONN_TYPE} connection; {hint}")
 
 
 def _optional_text(value: Any, name: str) -> str | None:
@@ -114,6 +117,7 @@ def settings_from_connection(
     """Validate a connection's fields. Pure: no Airflow access, no network. Raises TogglConfigError."""
     if not isinstance(extras, Mapping):
         raise TogglConfigError("extra", "must be a JSON object")
+    check_extra_names(extras)
     email = _optional_text(login, "login")
     if password is not None and not isinstance(password, str):
         raise TogglConfigError("password", "must be text")

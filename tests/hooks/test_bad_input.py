@@ -49,6 +49,7 @@ CONNECTION_CASES = [
     pytest.param(lambda c: {**c, "extra": {**c["extra"], "requests_per_second": "fast"}}, "requests_per_second", id="non-numeric-rps"),
     pytest.param(lambda c: {**c, "extra": {**c["extra"], "max_quota_wait": -5}}, "max_quota_wait", id="negative-quota-wait"),
     pytest.param(lambda c: {**c, "extra": {**c["extra"], "verify": "/nonexistent/ca.pem"}}, "verify", id="missing-ca-bundle"),
+    pytest.param(lambda c: {**c, "extra": {**c["extra"], "tracks_api_url": "https://example.com"}}, "tracks_api_url", id="misspelled-extra"),
 ]  # fmt: skip
 
 

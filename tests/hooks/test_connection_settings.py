@@ -108,3 +108,46 @@ def test_hook_repr_and_settings_repr_hide_secrets() -> None:
     assert "tok-Secret-123" not in repr(s)
     hook = TogglHook("toggl_x", session_cookie="cookie-Secret-456")
     assert "cookie-Secret-456" not in repr(hook)
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [
+        ("tracks_api_url", "track_api_url"),
+        ("extra__toggl__timout", "timeout"),
+        ("apitoken", "api_token"),
+        ("max_retry", "max_retries"),
+        ("verify_ssl", "verify"),
+    ],
+)
+def test_unknown_extra_is_an_error_suggesting_the_closest_name(key: str, suggestion: str) -> None:
+    with pytest.raises(TogglConfigError) as info:
+        settings(api_token="t", **{key: "https://example.com"})
+    assert info.value.field == key
+    assert f"did you mean {suggestion!r}" in str(info.value)
+    assert "https://example.com" not in str(info.value)
+
+
+def test_unknown_extra_without_a_close_name_lists_the_known_ones() -> None:
+    with pytest.raises(TogglConfigError) as info:
+        settings(api_token="t", colour="blue")
+    assert info.value.field == "colour"
+    assert "track_api_url" in str(info.value)
+
+
+def test_airflow_own_extras_are_not_settings_but_are_accepted() -> None:
+    from airflow_toggl.hooks.toggl import AIRFLOW_EXTRAS
+
+    assert settings(api_token="t", **dict.fromkeys(AIRFLOW_EXTRAS, "x")).auth_mode == "api_token"
+
+
+def test_the_form_and_the_parser_share_one_list_of_extras() -> None:
+    from airflow_toggl import get_provider_info
+    from airflow_toggl.hooks.toggl import KNOWN_EXTRAS
+
+    form = get_provider_info()["connection-types"][0]["conn-fields"]
+    assert tuple(form) == KNOWN_EXTRAS
+    for name in KNOWN_EXTRAS:  # every listed extra is read: a value of the wrong type is refused
+        with pytest.raises(TogglConfigError) as info:
+            settings("me@example.com", SECRET, **{"api_token": "t", name: [1]})
+        assert info.value.field == name

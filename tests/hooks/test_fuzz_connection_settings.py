@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.exceptions import TogglConfigError
 from airflow_toggl.hooks.toggl import (
+    AIRFLOW_EXTRAS,
     AUTH_MODES,
     KNOWN_EXTRAS,
     ConnectionSettings,
@@ -118,8 +119,22 @@ logins = st.one_of(
 )
 
 
-def known_field_error(error: TogglConfigError, *secret_values: str) -> None:
-    assert error.field in KNOWN_FIELDS, error.field
+def unknown_keys(extras: Any) -> set[str]:
+    """The keys of ``extras`` that are not settings (nor Airflow's own), as the error would name them."""
+    if not isinstance(extras, Mapping):
+        return set()
+    return {
+        str(key)
+        for key in extras
+        if str(key).removeprefix(PREFIX) not in KNOWN_EXTRAS and key not in AIRFLOW_EXTRAS
+    }
+
+
+def known_field_error(error: TogglConfigError, *secret_values: str, unknown: set[str] = frozenset()) -> None:
+    if unknown:
+        assert error.field in unknown, error.field
+    else:
+        assert error.field in KNOWN_FIELDS, error.field
     texts = [str(error), repr(error), error.message, "".join(traceback.format_exception(error))]
     for secret in secret_values:
         for text in texts:
@@ -161,8 +176,9 @@ def settings_or_error(
             CONN_ID, login=login, password=password, extras=extras, auth_mode=auth_mode
         )
     except TogglConfigError as error:
-        known_field_error(error, *secret_values)
+        known_field_error(error, *secret_values, unknown=unknown_keys(extras))
         return None
+    assert not unknown_keys(extras), "an unknown extra was accepted"
     check_settings(settings)
     for secret in secret_values:
         assert secret not in repr(settings)
