@@ -46,7 +46,9 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Toggl Track",
                 "conn-fields": _CONN_FIELDS,
                 "ui-field-behaviour": {
-                    "hidden-fields": ["host", "port", "schema", "extra"],
+                    # "extra" stays visible: Airflow 3.1 ignores conn-fields, and its Extra field is then
+                    # the only place for the API token and the other settings.
+                    "hidden-fields": ["host", "port", "schema"],
                     "relabeling": {"login": "Email", "password": "Password"},
                     "placeholders": {
                         "login": "you@example.com (for email/password or session authentication)",
@@ -59,6 +61,8 @@ def get_provider_info() -> dict[str, Any]:
 
 
 _CONN_FIELDS: dict[str, Any] = {
+    # No field carries a schema "default": the form would write it into every connection it saves,
+    # and a later change of the default would never reach them. Empty means "use the default".
     "api_token": {
         "label": "API token",
         "description": "Personal Track API token (Profile settings). Used when set, "
@@ -67,48 +71,59 @@ _CONN_FIELDS: dict[str, Any] = {
     },
     "auth_mode": {
         "label": "Auth mode",
-        "description": "api_token, basic (email/password) or session (a stored session cookie). "
-        "Empty: the API token if one is set, else email/password.",
-        "schema": {"type": ["string", "null"], "enum": ["api_token", "basic", "session", None]},
+        "description": "Empty (automatic): the API token if one is set, else email and password.",
+        "schema": {
+            "type": ["string", "null"],
+            "enum": [None, *AUTH_MODES],
+            "values_display": {
+                "null": "Automatic (API token if set, else email and password)",
+                "None": "Automatic (API token if set, else email and password)",
+                "api_token": "API token",
+                "basic": "Email and password",
+                "session": "Stored session cookie",
+            },
+        },
     },
     "track_api_url": {
         "label": "Track API URL",
-        "schema": {"type": ["string", "null"], "default": "https://api.track.toggl.com"},
+        "description": "Empty: https://api.track.toggl.com. Plain http only for loopback hosts.",
+        "schema": {"type": ["string", "null"]},
     },
     "accounts_api_url": {
         "label": "Accounts API URL",
-        "schema": {"type": ["string", "null"], "default": "https://accounts.toggl.com"},
+        "description": "Empty: https://accounts.toggl.com. Plain http only for loopback hosts.",
+        "schema": {"type": ["string", "null"]},
     },
     "timeout": {
         "label": "Timeout (seconds)",
-        "description": "Per request: connecting and each read.",
-        "schema": {"type": ["number", "null"], "default": 30, "minimum": 0},
+        "description": "Per request, connecting and each read. Empty: 30.",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
     },
     "max_retries": {
         "label": "Max retries",
-        "description": "Attempts after the first for 429, 5xx and network failures.",
-        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
+        "description": "Attempts after the first for 429, 5xx and network failures. Empty: 5.",
+        "schema": {"type": ["integer", "null"], "minimum": 0},
     },
     "max_quota_wait": {
         "label": "Max quota wait (seconds)",
         "description": "Longest in-task wait for the hourly quota to reset; beyond it the task fails "
-        "(or defers, for deferrable operators).",
-        "schema": {"type": ["number", "null"], "default": 300, "minimum": 0},
+        "(or defers, for deferrable operators). Empty: 300.",
+        "schema": {"type": ["number", "null"], "minimum": 0},
     },
     "requests_per_second": {
         "label": "Requests per second",
-        "description": "Client-side pacing per credential; 0 turns it off.",
-        "schema": {"type": ["number", "null"], "default": 1, "minimum": 0},
+        "description": "Client-side pacing per credential; 0 turns it off. Empty: 1.",
+        "schema": {"type": ["number", "null"], "minimum": 0},
     },
     "verify": {
         "label": "Verify TLS",
-        "description": "true, false, or the path of a CA bundle file.",
-        "schema": {"type": ["string", "null"], "default": "true"},
+        "description": "true, false, or the path of a CA bundle file. Empty: true.",
+        "schema": {"type": ["string", "null"]},
     },
     "session_key": {
         "label": "Session store key",
         "description": "Airflow Variable that holds the rotated session. "
-        "Default: toggl_session_secret__<connection id>.",
+        "Empty: toggl_session_secret__<connection id>.",
         "schema": {"type": ["string", "null"]},
     },
 }

@@ -72,7 +72,7 @@ def test_providers_manager_lists_the_hook(providers_manager) -> None:
 def test_connection_form_fields(providers_manager) -> None:
     widgets = providers_manager.connection_form_widgets
     assert widgets["extra__toggl__api_token"].is_sensitive is True
-    assert widgets["extra__toggl__auth_mode"].field["schema"]["enum"][:3] == ["api_token", "basic", "session"]
+    assert widgets["extra__toggl__auth_mode"].field["schema"]["enum"][1:] == ["api_token", "basic", "session"]
     assert widgets["extra__toggl__timeout"].is_sensitive is False
     behaviour = providers_manager.field_behaviours["toggl"]
     assert behaviour["relabeling"] == {"login": "Email", "password": "Password"}
