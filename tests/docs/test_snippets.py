@@ -40,3 +40,26 @@ def test_a_stale_sample_is_detected(tmp_path: Path) -> None:
         "```python\nold = True\n```\n"
     )
     assert sync_docs.stale_pages([page]) == [page]
+
+
+def test_every_docs_page_is_in_the_site_navigation() -> None:
+    config = (ROOT / "mkdocs.yml").read_text()
+    nav = config.split("\nnav:\n", 1)[1].split("\n\n", 1)[0].split("\nplugins:", 1)[0]
+    listed = {line.rsplit(":", 1)[1].strip() for line in nav.splitlines() if line.strip().startswith("- ")}
+    pages = {page.name for page in (ROOT / "docs").glob("*.md")}
+    assert pages == listed, "add the page to nav in mkdocs.yml (and remove pages that are gone)"
+
+
+def test_the_site_takes_each_sample_from_its_dag_file() -> None:
+    hooks = importlib.util.spec_from_file_location("docs_hooks", ROOT / "scripts" / "docs_hooks.py")
+    assert hooks is not None
+    assert hooks.loader is not None
+    module = importlib.util.module_from_spec(hooks)
+    hooks.loader.exec_module(module)
+    page = (
+        "<!-- snippet: dags/toggl_session_rotation.py howto_operator_toggl_rotate_session -->\n"
+        "```python\nold = True\n```\n"
+    )
+    rendered = module.on_page_markdown(page)
+    assert "old = True" not in rendered
+    assert "TogglRotateSessionOperator(" in rendered

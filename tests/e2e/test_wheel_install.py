@@ -32,7 +32,7 @@ import airflow_toggl.example_dags as examples
 from airflow.dag_processing.dagbag import DagBag
 
 folder = pathlib.Path(next(iter(examples.__path__)))
-bag = DagBag(dag_folder=str(folder), include_examples=False)
+bag = DagBag(dag_folder=str(folder))
 print(json.dumps({"folder": str(folder), "dags": sorted(bag.dag_ids), "errors": bag.import_errors}))
 """
 
