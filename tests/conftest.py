@@ -135,3 +135,15 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+AIRFLOW_PROCESS_FIXTURES = frozenset({"airflow_db", "dags_test_phase", "scheduler_phase"})
+"""Fixtures that run the Airflow CLI or Airflow processes: their tests are left out of the quick loop."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``airflow`` every test that runs Airflow processes (``-m "not airflow"`` is the quick loop)."""
+    for item in items:
+        uses_airflow = AIRFLOW_PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses_airflow or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.airflow)

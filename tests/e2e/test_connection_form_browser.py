@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from airflow_toggl.hooks.toggl import KNOWN_EXTRAS
-from tests.e2e.airflow_cluster import AirflowCluster
+from tests.support.airflow_cluster import AirflowCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 

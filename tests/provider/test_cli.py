@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.airflow import run_airflow, toggl_connection
+
+pytestmark = pytest.mark.airflow
 
 
 def test_providers_list() -> None:

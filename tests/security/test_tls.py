@@ -287,6 +287,7 @@ def _cli_env(connection: dict[str, Any]) -> dict[str, str]:
     }
 
 
+@pytest.mark.airflow
 def test_connections_test_over_https(https_emulator: TogglEmulator, https_user: dict[str, Any]) -> None:
     connection = _connection(https_emulator, https_user, verify=https_emulator.ca_bundle)
     result = run_airflow("connections", "test", "toggl_default", env=_cli_env(connection))
@@ -295,6 +296,7 @@ def test_connections_test_over_https(https_emulator: TogglEmulator, https_user: 
     assert https_user["api_token"] not in result.stdout + result.stderr
 
 
+@pytest.mark.airflow
 def test_connections_test_over_https_without_the_bundle(
     https_emulator: TogglEmulator, https_user: dict[str, Any]
 ) -> None:
