@@ -51,6 +51,7 @@ def _measure(mode: str, path: str, target: Path, env: dict[str, str]) -> dict[st
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_streaming_export_memory_is_flat(toggl_emulator_factory, tmp_path: Path) -> None:
     emulators = {}
     for size in SIZES:  # one emulator per size, so each export reads exactly ``size`` rows

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 FUZZ_PROFILE = "airflow-toggl-fuzz"
+FUZZ_EXAMPLES_CAP = int(os.environ.get("TOGGL_FUZZ_EXAMPLES", "0")) or None
+"""``TOGGL_FUZZ_EXAMPLES=25`` caps every property's budget (the quick loop); unset: full budgets."""
 
 settings.register_profile(
     FUZZ_PROFILE,
@@ -24,7 +27,8 @@ settings.register_profile(
 
 def fuzz(max_examples: int) -> settings:
     """Settings for one property: the shared stable profile with its own example budget."""
-    return settings(settings.get_profile(FUZZ_PROFILE), max_examples=max_examples)
+    budget = min(max_examples, FUZZ_EXAMPLES_CAP) if FUZZ_EXAMPLES_CAP else max_examples
+    return settings(settings.get_profile(FUZZ_PROFILE), max_examples=budget)
 
 
 # -- secrets ---------------------------------------------------------------------------------------
