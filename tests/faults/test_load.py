@@ -51,6 +51,7 @@ def _prepare(
     return conn_id, emulator
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_pacing_spares_the_bucket_and_retries_absorb_the_rest(
     toggl_emulator_factory: Callable[..., TogglEmulator],
@@ -92,6 +93,7 @@ def test_pacing_spares_the_bucket_and_retries_absorb_the_rest(
     assert unpaced.rate_limited > paced.rate_limited
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_the_load_script_prints_its_table() -> None:
     script = ROOT / "scripts" / "load_test.py"
