@@ -21,3 +21,17 @@ _spec.loader.exec_module(sync_docs)
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
     """The page with each snippet block cut afresh from its DAG file."""
     return sync_docs.synced(markdown)
+
+
+def on_config(config: Any, **kwargs: Any) -> Any:
+    """Pages of docs/ that ``nav`` in mkdocs.yml does not list are appended, titled by their heading."""
+    docs = Path(config["docs_dir"])
+    listed = {next(iter(entry.values())) for entry in config["nav"] if isinstance(entry, dict)}
+    for page in sorted(docs.glob("*.md")):
+        if page.name not in listed:
+            title = next(
+                (line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")),
+                page.stem,
+            )
+            config["nav"].append({title: page.name})
+    return config

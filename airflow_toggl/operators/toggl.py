@@ -140,6 +140,8 @@ class TogglBaseOperator(BaseOperator):
 class TogglSessionOperator(TogglBaseOperator):
     """Base of the operators that use the session kept in the store at ``session_key``.
 
+    :type session_key: str | None
+
     :param session_key: store key (an Airflow Variable name); default: the connection's
         ``session_key`` extra, else ``toggl_session_secret__<conn_id>``.
     """
@@ -176,6 +178,7 @@ class TogglIdentityCheckOperator(TogglSessionOperator):
 
     :param auth_mode: ``api_token``, ``basic`` or ``session`` (the stored session); default:
         the connection's.
+    :type session_key: str | None
     :param session_key: with ``auth_mode="session"``, the store key to read (default: the
         connection's ``session_key`` extra, else ``toggl_session_secret__<conn_id>``).
     :param expected_email: fail unless the account has this email (case-insensitive). Templated:
@@ -259,6 +262,8 @@ class TogglCreateSessionOperator(TogglSessionOperator):
     stored; a session the store held before is deleted. Returns ``{"session_key", "user_id",
     "expires_at"}``: later tasks use the session through ``auth_mode="session"``, not XCom.
 
+    :type session_key: str | None
+
     :param session_key: store key (default: the connection's ``session_key`` extra, else
         ``toggl_session_secret__<conn_id>``).
     """
@@ -277,6 +282,8 @@ class TogglDeleteSessionOperator(TogglSessionOperator):
 
     A session Toggl no longer accepts, or an empty store, is success. Returns
     ``{"session_key", "deleted"}``; ``deleted`` is True only when Toggl destroyed a live session.
+
+    :type session_key: str | None
 
     :param session_key: store key (default: the connection's).
     """
@@ -302,6 +309,8 @@ class TogglRotateSessionOperator(TogglSessionOperator):
 
     Returns ``{"session_key", "rotated", "user_id", "expires_at", "previous_deleted",
     "stale_pending"}``.
+
+    :type session_key: str | None
 
     :param session_key: store key (default: the connection's).
     :param min_remaining: rotate when the stored session has this much time left or less
@@ -383,6 +392,7 @@ class TogglConfirmPasswordResetOperator(TogglSessionOperator):
 
     :param code: the reset code from Toggl's email.
     :param new_password_variable: Variable holding the new password; default: the connection's.
+    :type session_key: str | None
     :param session_key: store key (default: the connection's).
     """
 
@@ -481,6 +491,7 @@ class TogglSignupOperator(TogglBaseOperator):
     :param password_variable: Variable holding the new account's password.
     :param display_name: the account's full name.
     :param timezone: the account's time zone (IANA name).
+    :type session_key: str | None
     :param session_key: store key for the new account's session; None: do not keep it.
     """
 
@@ -533,6 +544,7 @@ class TogglCloseAccountOperator(TogglSessionOperator):
     stored one stays. Returns ``{"email", "user_id", "closed": True}``.
 
     :param confirm_email: the email of the account that is meant to be closed.
+    :type session_key: str | None
     :param session_key: store key of the session to use.
     """
 
