@@ -7,6 +7,7 @@ passes Airflow's ``mask_secret``), and every message it writes or raises is free
 from __future__ import annotations
 
 import logging
+import os
 import re
 import ssl
 import time
@@ -97,6 +98,12 @@ class TogglClient:
         self._http = http or requests.Session()
         self._http.headers["User-Agent"] = USER_AGENT
         self._http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # cookies are sent explicitly
+        # Proxies and CA bundle from the environment, read once here rather than on every request.
+        self._http.trust_env = False
+        self._verify = environment_verify(config.verify)
+        self._proxies = {
+            base: environment_proxies(base) for base in (config.track_api_url, config.accounts_api_url)
+        }
         self._secrets: set[str] = set()
         self.last_quota: Quota | None = None
         for secret in self._auth.secrets():
@@ -384,6 +391,8 @@ class TogglClient:
     def _http_request(
         self, method: str, url: str, auth: TogglAuth, json: Any, params: Mapping[str, Any] | None
     ) -> requests.Response:
+        track = self.config.track_api_url
+        proxies = self._proxies[track if url.startswith(track) else self.config.accounts_api_url]
         return self._http.request(
             method,
             url,
@@ -391,7 +400,8 @@ class TogglClient:
             json=json,
             params=params,
             timeout=self.config.timeout,
-            verify=self.config.verify,
+            verify=self._verify,
+            proxies=proxies,
             allow_redirects=False,  # never carry credentials or a password body to another place
         )
 
@@ -504,6 +514,21 @@ class TogglClient:
         self._secrets.add(secret)
         if self._on_secret is not None:
             self._on_secret(secret)
+
+
+def environment_verify(verify: bool | str) -> bool | str:
+    """``verify``, where ``True`` means the CA bundle named by ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` if set.
+
+    What requests does on every request when it reads the environment, done once.
+    """
+    if verify is True:
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return verify
+
+
+def environment_proxies(base_url: str) -> dict[str, str]:
+    """The proxies the environment sets for ``base_url`` (none when ``NO_PROXY`` covers its host)."""
+    return dict(requests.utils.get_environ_proxies(base_url))
 
 
 def _path_of(response: requests.Response) -> str:
