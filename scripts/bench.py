@@ -563,7 +563,7 @@ def process_rows(emulator: Emulator, size: Size, workdir: Path) -> list[list[str
             cluster.airflow("dags", "unpause", dag_id)
             before_sent, before_refused = requests_for(emulator, users[dag_id]["email"])
             cluster.airflow("dags", "trigger", dag_id)
-            cluster.wait_for_runs(dag_id, 1, timeout=600)
+            cluster.wait_for_runs(dag_id, 1, run_type="manual", timeout=600)
             sent, refused = requests_for(emulator, users[dag_id]["email"])
             tasks = cluster.task_instances(dag_id)
             starts = [datetime.fromisoformat(str(t["start_date"])) for t in tasks]
