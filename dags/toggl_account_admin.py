@@ -68,7 +68,7 @@ with DAG(
     request_password_reset = TogglRequestPasswordResetOperator(
         task_id="request_password_reset",
         toggl_conn_id=TOGGL_CONN_ID,
-        email="{{ params.email }}",
+        account_email="{{ params.email }}",
     )
     # [END howto_operator_toggl_request_password_reset]
 

@@ -353,23 +353,25 @@ class TogglRotateSessionOperator(TogglSessionOperator):
 
 
 class TogglRequestPasswordResetOperator(TogglBaseOperator):
-    """Ask Toggl to email a password reset code to ``email`` (default: the connection's login).
+    """Ask Toggl to email a password reset code to ``account_email`` (default: the connection's login).
 
     Follow with :class:`TogglConfirmPasswordResetOperator` once the code has arrived. Returns
-    ``{"email", "requested": True}``.
+    ``{"email", "requested": True}``. (The argument is not called ``email``: that is Airflow's own
+    operator argument for failure alerts, which ``default_args`` may set for every task.)
     """
 
-    template_fields: Sequence[str] = ("toggl_conn_id", "email")
+    template_fields: Sequence[str] = ("toggl_conn_id", "account_email")
 
-    def __init__(self, *, email: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, account_email: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.email = email
+        self.account_email = account_email
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """One request to the accounts service."""
-        email = self.email if isinstance(self.email, str) and self.email.strip() else self.hook.settings.email
+        given = self.account_email
+        email = given if isinstance(given, str) and given.strip() else self.hook.settings.email
         if not email:
-            raise TogglConfigError("email", "is empty and the connection has no login")
+            raise TogglConfigError("account_email", "is empty and the connection has no login")
         self.hook.request_password_reset(email)
         return {"email": email, "requested": True}
 
@@ -478,7 +480,7 @@ class TogglResetApiTokenOperator(TogglBaseOperator):
 
 
 class TogglSignupOperator(TogglBaseOperator):
-    """**Creates a Toggl account** for ``email``.
+    """**Creates a Toggl account** for ``account_email``.
 
     The password comes from the Airflow Variable ``password_variable`` (never an argument). The
     connection only supplies the service URLs and client settings. When Toggl answers with a
@@ -487,7 +489,7 @@ class TogglSignupOperator(TogglBaseOperator):
     fails. Not deferrable: signing up twice fails. Returns ``{"email", "user_id", "session_key",
     "expires_at"}``.
 
-    :param email: the new account's email.
+    :param account_email: the new account's email (not ``email``, Airflow's alert-address argument).
     :param password_variable: Variable holding the new account's password.
     :param display_name: the account's full name.
     :param timezone: the account's time zone (IANA name).
@@ -495,13 +497,13 @@ class TogglSignupOperator(TogglBaseOperator):
     :param session_key: store key for the new account's session; None: do not keep it.
     """
 
-    template_fields: Sequence[str] = ("toggl_conn_id", "email", "display_name", "timezone", "session_key")
+    template_fields: Sequence[str] = ("toggl_conn_id", "account_email", "display_name", "timezone", "session_key")
     supports_deferral = False
 
     def __init__(
         self,
         *,
-        email: str,
+        account_email: str,
         password_variable: str,
         display_name: str,
         timezone: str = "UTC",
@@ -509,18 +511,18 @@ class TogglSignupOperator(TogglBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.email = email
+        self.account_email = account_email
         self.password_variable = password_variable
         self.display_name = display_name
         self.timezone = timezone
         self.session_key = session_key
 
     def check_arguments(self) -> None:
-        """The common checks, the email and the Variable name."""
+        """The common checks, the account email and the Variable name."""
         from airflow_toggl.sessions.store import check_secret_variable_name
 
         super().check_arguments()
-        _check_text("email", self.email, "is required")
+        _check_text("account_email", self.account_email, "is required")
         check_secret_variable_name("password_variable", self.password_variable, required=True)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
@@ -528,7 +530,7 @@ class TogglSignupOperator(TogglBaseOperator):
         from airflow_toggl.sessions.accounts import keep_signup_session
         from airflow_toggl.sessions.store import read_secret_variable
 
-        email, password = str(self.email), read_secret_variable(self.password_variable)
+        email, password = str(self.account_email), read_secret_variable(self.password_variable)
         session = self.hook.signup(email, password, self.display_name, self.timezone)
         kept = keep_signup_session(self.hook, session, email=email, session_key=self.session_key or None)
         return {"email": email, **kept}

@@ -83,7 +83,7 @@ ALL_OPERATORS = [
     lambda: ops.TogglConfirmPasswordResetOperator(task_id="t", code="123"),
     lambda: ops.TogglResetApiTokenOperator(task_id="t"),
     lambda: ops.TogglSignupOperator(
-        task_id="t", email="new@example.com", password_variable="new_password", display_name="N"
+        task_id="t", account_email="new@example.com", password_variable="new_password", display_name="N"
     ),
     lambda: ops.TogglCloseAccountOperator(task_id="t", confirm_email="ada@example.com"),
 ]
@@ -130,12 +130,12 @@ BAD_ARGUMENTS = [
     (lambda: ops.TogglConfirmPasswordResetOperator(task_id="t", code=" "), "code"),
     (lambda: ops.TogglConfirmPasswordResetOperator(task_id="t", code="1", deferrable=True), "deferrable"),
     (
-        lambda: ops.TogglSignupOperator(task_id="t", email="a@b.c", password_variable=None, display_name="A"),
+        lambda: ops.TogglSignupOperator(task_id="t", account_email="a@b.c", password_variable=None, display_name="A"),
         "password_variable",
     ),
     (
-        lambda: ops.TogglSignupOperator(task_id="t", email="", password_variable="a_secret", display_name="A"),
-        "email",
+        lambda: ops.TogglSignupOperator(task_id="t", account_email="", password_variable="a_secret", display_name="A"),
+        "account_email",
     ),
     (lambda: ops.TogglCloseAccountOperator(task_id="t", confirm_email=""), "confirm_email"),
 ]  # fmt: skip
@@ -367,6 +367,16 @@ def test_rotate_checks_liveness_of_the_stored_session(hook: AccountHook, variabl
 # -- account flows -----------------------------------------------------------------------------
 
 
+def test_an_alert_address_in_default_args_is_not_the_reset_target(hook: AccountHook) -> None:
+    from airflow.sdk import DAG
+
+    with DAG("alerts", schedule=None, default_args={"email": "alerts@example.com"}):
+        with pytest.warns(Warning, match="email"):  # Airflow deprecates task emails in favour of notifiers
+            operator = ops.TogglRequestPasswordResetOperator(task_id="t")
+    assert operator.email == "alerts@example.com"  # Airflow's failure-alert address
+    assert with_hook(operator, hook).execute({}) == {"email": "ada@example.com", "requested": True}
+
+
 def test_request_password_reset_defaults_to_the_connection_email(hook: AccountHook) -> None:
     result = with_hook(ops.TogglRequestPasswordResetOperator(task_id="t"), hook).execute({})
     assert result == {"email": "ada@example.com", "requested": True}
@@ -414,7 +424,10 @@ def test_reset_api_token_goes_to_a_variable_only(hook: AccountHook, variables: M
 def test_signup_without_store_deletes_the_session(hook: AccountHook, variables: MemoryVariables) -> None:
     variables.data["new_user_password"] = "pw-Signup-1"
     operator = ops.TogglSignupOperator(
-        task_id="t", email="new@example.com", password_variable="new_user_password", display_name="New"
+        task_id="t",
+        account_email="new@example.com",
+        password_variable="new_user_password",
+        display_name="New",
     )
     result = with_hook(operator, hook).execute({})
     assert result == {"email": "new@example.com", "user_id": 99, "session_key": None, "expires_at": None}
@@ -425,7 +438,7 @@ def test_signup_with_store_keeps_the_session(hook: AccountHook, variables: Memor
     variables.data["new_user_password"] = "pw-Signup-1"
     operator = ops.TogglSignupOperator(
         task_id="t",
-        email="new@example.com",
+        account_email="new@example.com",
         password_variable="new_user_password",
         display_name="New",
         session_key="toggl_session_secret__new_user",

@@ -195,7 +195,7 @@ def test_signup_and_close_account(env, toggl_emulator, toggl_user) -> None:
     key = "toggl_session_secret__newcomer"
     signed_up = ops.TogglSignupOperator(
         task_id="signup",
-        email="newcomer@example.com",
+        account_email="newcomer@example.com",
         password_variable="toggl_signup_password",
         display_name="Newcomer",
         session_key=key,

@@ -147,7 +147,7 @@ def _config_cases() -> list[tuple[str, Callable[[], Any], str]]:
         (
             "operator: password passed as its Variable name",
             lambda: TogglSignupOperator(
-                task_id="s", email=SIGNUP_EMAIL, password_variable=SIGNUP_PASSWORD, display_name="x"
+                task_id="s", account_email=SIGNUP_EMAIL, password_variable=SIGNUP_PASSWORD, display_name="x"
             ).execute({}),
             "password_variable",
         ),

@@ -225,7 +225,7 @@ def test_delete_refused_while_toggl_still_accepts_the_session_keeps_the_store(
 
 def signup(**kwargs: Any) -> dict[str, Any]:
     return TogglSignupOperator(
-        task_id="signup", email=NEWCOMER, password_variable=PASSWORD_VARIABLE, display_name="New", **kwargs
+        task_id="signup", account_email=NEWCOMER, password_variable=PASSWORD_VARIABLE, display_name="New", **kwargs
     ).execute({})
 
 
