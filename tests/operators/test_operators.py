@@ -370,9 +370,9 @@ def test_rotate_checks_liveness_of_the_stored_session(hook: AccountHook, variabl
 def test_an_alert_address_in_default_args_is_not_the_reset_target(hook: AccountHook) -> None:
     from airflow.sdk import DAG
 
-    with DAG("alerts", schedule=None, default_args={"email": "alerts@example.com"}):
-        with pytest.warns(Warning, match="email"):  # Airflow deprecates task emails in favour of notifiers
-            operator = ops.TogglRequestPasswordResetOperator(task_id="t")
+    alerts = DAG("alerts", schedule=None, default_args={"email": "alerts@example.com"})
+    with alerts, pytest.warns(Warning, match="email"):  # Airflow deprecates task emails for notifiers
+        operator = ops.TogglRequestPasswordResetOperator(task_id="t")
     assert operator.email == "alerts@example.com"  # Airflow's failure-alert address
     assert with_hook(operator, hook).execute({}) == {"email": "ada@example.com", "requested": True}
 
