@@ -12,7 +12,7 @@ from requests import PreparedRequest
 from requests.auth import AuthBase
 
 from airflow_toggl.client.errors import TogglConfigError
-from airflow_toggl.client.session import SESSION_COOKIE_NAME
+from airflow_toggl.client.session import SESSION_COOKIE_NAME, is_cookie_value
 
 API_TOKEN_PASSWORD = "api_token"  # noqa: S105 - the literal word Toggl expects, not a secret
 
@@ -100,8 +100,12 @@ class SessionCookieAuth(TogglAuth):
     def __init__(self, cookie: str) -> None:
         if not cookie or not cookie.strip():
             raise TogglConfigError("session_cookie", "is empty")
-        if any(ch in cookie for ch in ";,\r\n \t"):
-            raise TogglConfigError("session_cookie", "contains characters a cookie value cannot hold")
+        if not is_cookie_value(cookie.strip()):
+            raise TogglConfigError(
+                "session_cookie",
+                "contains characters a cookie value cannot hold (only printable ASCII without "
+                'spaces, quotes, commas, semicolons or backslashes); the value is not shown',
+            )
         self._cookie = cookie.strip()
         self._header = f"{SESSION_COOKIE_NAME}={self._cookie}"
 

@@ -6,11 +6,12 @@ passes Airflow's ``mask_secret``), and every message it writes or raises is free
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import re
-import ssl
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from http.cookiejar import DefaultCookiePolicy
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3
 from tenacity import Retrying
 
 from airflow_toggl import __version__
@@ -34,11 +36,22 @@ from airflow_toggl.client.errors import (
     TogglQuotaExceededError,
     TogglRateLimitError,
     TogglResponseError,
+    TogglResponseTooLargeError,
 )
-from airflow_toggl.client.limits import Quota, account_key, pacing_interval, parse_quota, shared_pacer
+from airflow_toggl.client.limits import (
+    Quota,
+    account_key,
+    has_quota_headers,
+    pacing_interval,
+    parse_quota,
+    shared_pacer,
+)
+from airflow_toggl.client.network import network_failure
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Pager, PageRequest, pager
+from airflow_toggl.client.redaction import Redactor
 from airflow_toggl.client.retry import parse_retry_after, retry_policy, wait_for_toggl
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
+from airflow_toggl.client.transport import UnsupportedEncoding, attempt_deadline, guard_session, read_body
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +75,14 @@ for _name in ("urllib3.connectionpool", "urllib3.connection"):
 
 USER_AGENT = f"airflow-toggl/{__version__} python-requests/{requests.__version__}"
 _SNIPPET_LENGTH = 200
+ERROR_BODY_LIMIT = 64 * 1024
+"""How much of an error answer is read (for its snippet); the rest is left unread."""
+_WIRE_ERRORS = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 class Service(Enum):
@@ -95,7 +116,7 @@ class TogglClient:
         self._auth: TogglAuth = auth or NoAuth()
         self._on_secret = on_secret
         self._sleep = sleep
-        self._http = http or requests.Session()
+        self._http = guard_session(http or requests.Session())
         self._http.headers["User-Agent"] = USER_AGENT
         self._http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # cookies are sent explicitly
         # Proxies and CA bundle from the environment, read once here rather than on every request.
@@ -104,10 +125,9 @@ class TogglClient:
         self._proxies = {
             base: environment_proxies(base) for base in (config.track_api_url, config.accounts_api_url)
         }
-        self._secrets: set[str] = set()
+        self._redactor = Redactor()
         self.last_quota: Quota | None = None
-        for secret in self._auth.secrets():
-            self._remember_secret(secret)
+        self._remember_auth(self._auth)
         self._pace = pacing_interval(config.requests_per_second)
         account = account or getattr(self._auth, "email", None)
         self._pacer = shared_pacer(account_key(account) if account else self._auth.fingerprint)
@@ -152,10 +172,10 @@ class TogglClient:
 
     def create_session(self, email: str, password: str) -> TogglSession:
         """A new session cookie from email and password (the only credential that can create one)."""
-        self._remember_secret(password)
+        self._remember_secret(password, user=email)
         body = {"email": email, "password": password}
         response = self._request(
-            "POST", Service.ACCOUNTS, "/api/sessions", json=body, auth=NoAuth(), idempotent=False
+            "POST", Service.ACCOUNTS, "/api/sessions", json=body, auth=NoAuth(), idempotent=False, secret=True
         )
         return self._required_session(response, "POST /api/sessions")
 
@@ -171,7 +191,7 @@ class TogglClient:
         self, email: str, password: str, display_name: str, timezone: str = "UTC"
     ) -> TogglSession | None:
         """Create a Toggl account; returns its session when Toggl sets one."""
-        self._remember_secret(password)
+        self._remember_secret(password, user=email)
         body = {
             "email": email,
             "password": password,
@@ -181,19 +201,21 @@ class TogglClient:
             "timezone": timezone,
         }
         response = self._request(
-            "POST", Service.ACCOUNTS, "/api/signup", json=body, auth=NoAuth(), idempotent=False
+            "POST", Service.ACCOUNTS, "/api/signup", json=body, auth=NoAuth(), idempotent=False, secret=True
         )
         return self._session_from(response)
 
     def close_account(self, session: TogglSession) -> None:
         """Close the Track account of the session's user. Irreversible."""
         path = "/api/me/close_account/track"
-        self._request("POST", Service.ACCOUNTS, path, auth=self.session_auth(session), idempotent=False)
+        auth = self.session_auth(session)
+        self._request("POST", Service.ACCOUNTS, path, auth=auth, idempotent=False, secret=True)
 
     def request_password_reset(self, email: str) -> None:
         """Ask Toggl to email a password reset code to ``email``."""
         path = "/api/me/password_reset/request"
-        self._request("POST", Service.ACCOUNTS, path, json={"email": email}, auth=NoAuth(), idempotent=False)
+        body = {"email": email}
+        self._request("POST", Service.ACCOUNTS, path, json=body, auth=NoAuth(), idempotent=False, secret=True)
 
     def confirm_password_reset(self, code: str, new_password: str) -> TogglSession:
         """Set a new password with an emailed code; Toggl answers with a new session."""
@@ -211,12 +233,15 @@ class TogglClient:
             auth=NoAuth(),
             idempotent=False,
             label=label,
+            secret=True,
         )
         return self._required_session(response, label)
 
     def reset_api_token(self) -> str:
         """Replace the API token; the old one stops working. Later calls of this client use the new one."""
-        response = self._request("POST", Service.TRACK, "/api/v9/me/reset_token", idempotent=False)
+        response = self._request(
+            "POST", Service.TRACK, "/api/v9/me/reset_token", idempotent=False, secret=True
+        )
         token = self._json(response, "POST /api/v9/me/reset_token")
         if not isinstance(token, str) or not token.strip():
             raise TogglResponseError(
@@ -227,6 +252,7 @@ class TogglClient:
             from airflow_toggl.client.auth import ApiTokenAuth
 
             self._auth = ApiTokenAuth(token)
+            self._remember_auth(self._auth)
         return token
 
     def session_auth(self, session: TogglSession) -> SessionCookieAuth:
@@ -312,6 +338,8 @@ class TogglClient:
 
     def _generic_send(self, call: Call, params: Mapping[str, Any] | None, json: Any) -> requests.Response:
         service = Service.TRACK if call.service == "track" else Service.ACCOUNTS
+        body_secrets: list[str] = []
+        visit_secrets(json, body_secrets.append)
         return self._request(
             call.method,
             service,
@@ -320,6 +348,7 @@ class TogglClient:
             params=params,
             idempotent=call.idempotent,
             label=call.label,
+            secret=bool(call.path_secret or body_secrets),
         )
 
     def _generic_answer(self, call: Call, response: requests.Response) -> Any:
@@ -346,12 +375,19 @@ class TogglClient:
         params: Mapping[str, Any] | None = None,
         idempotent: bool = True,
         label: str | None = None,
+        secret: bool = False,
     ) -> requests.Response:
-        """Send one logical request under the retry policy; return the 2xx response or raise a TogglError."""
+        """Send one logical request under the retry policy; return the 2xx response or raise a TogglError.
+
+        ``secret`` marks a request that carries a secret in its body or path: its error answers are
+        never quoted (nor are those of any request sent with email and password).
+        """
         base = self.config.track_api_url if service is Service.TRACK else self.config.accounts_api_url
         auth = auth or self._auth
+        quote_errors = not secret and auth.kind != "basic"
         policy = self._policies[idempotent]
-        return policy(self._send, method, base + path, auth, json, params, label or f"{method} {path}")
+        label = label or f"{method} {path}"
+        return policy(self._send, method, base + path, auth, json, params, label, quote_errors)
 
     def _retry_policy(self, idempotent: bool) -> Retrying:
         """The retry policy for one kind of request; its waits include the account's pacing."""
@@ -371,45 +407,91 @@ class TogglClient:
         )
 
     def _send(
-        self, method: str, url: str, auth: TogglAuth, json: Any, params: Mapping[str, Any] | None, label: str
+        self,
+        method: str,
+        url: str,
+        auth: TogglAuth,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        label: str,
+        quote_errors: bool = True,
     ) -> requests.Response:
-        try:
-            if self._pace:
-                with self._pacer.turn(self._pace, self._sleep):
-                    response = self._http_request(method, url, auth, json, params)
-            else:
-                response = self._http_request(method, url, auth, json, params)
-        except requests.exceptions.RequestException as exc:
-            raise self._connection_error(exc, label) from None
+        """One attempt, in the account's turn; over within ``timeout`` of the request going out."""
+        if self._pace:
+            with self._pacer.turn(self._pace, self._sleep):
+                outcome = self._exchange(method, url, auth, json, params)
+        else:
+            outcome = self._exchange(method, url, auth, json, params)
+        if isinstance(outcome, BaseException):
+            # Raised here, outside any except block, so the wrapped error (whose text holds the URL)
+            # is neither the cause nor the context; the cause is a bare copy of the root failure.
+            error, cause = self._connection_error(outcome, url, label)
+            raise error from cause
+        response, complete = outcome
         log.debug("Toggl %s -> %s", label, response.status_code)
         self._note_quota(response)
-        error = self._error_for(response, label)
+        error = self._error_for(response, label, quote_errors=quote_errors, complete=complete)
         if error is not None:
             raise error
         return response
 
-    def _http_request(
+    def _exchange(
         self, method: str, url: str, auth: TogglAuth, json: Any, params: Mapping[str, Any] | None
-    ) -> requests.Response:
+    ) -> tuple[requests.Response, bool | None] | BaseException:
+        """Send the request and read its body under the attempt's deadline.
+
+        Returns the response and whether its body was read whole (None: it could not be decoded), or
+        the network failure, returned rather than raised so that it becomes no error's context.
+        """
         track = self.config.track_api_url
         proxies = self._proxies[track if url.startswith(track) else self.config.accounts_api_url]
-        return self._http.request(
-            method,
-            url,
-            auth=auth,
-            json=json,
-            params=params,
-            timeout=self.config.timeout,
-            verify=self._verify,
-            proxies=proxies,
-            allow_redirects=False,  # never carry credentials or a password body to another place
-        )
+        with attempt_deadline(self.config.timeout):
+            try:
+                response = self._http.request(
+                    method,
+                    url,
+                    auth=auth,
+                    json=json,
+                    params=params,
+                    timeout=self.config.timeout,
+                    verify=self._verify,
+                    proxies=proxies,
+                    allow_redirects=False,  # never carry credentials or a password body to another place
+                    stream=True,  # read below, with a size cap
+                )
+                return response, self._read(response)
+            except (UnsupportedEncoding, zlib.error):
+                response.raw.close()
+                response.raw.release_conn()
+                response._content = b""
+                return response, None
+            except _WIRE_ERRORS as exc:
+                return exc
+
+    def _read(self, response: requests.Response) -> bool:
+        """Read the body into ``response`` (2xx up to ``max_response_bytes``, errors up to 64 KiB).
+
+        Returns whether all of it was read. The connection goes back to the pool only then.
+        """
+        ok = 200 <= response.status_code < 300
+        body, complete = read_body(response, self.config.max_response_bytes if ok else ERROR_BODY_LIMIT)
+        if not complete:
+            response.raw.close()  # the rest is unread: this connection cannot carry another request
+        response.raw.release_conn()
+        response._content = body
+        response._content_consumed = True
+        return complete
 
     def _log_retry(self, state: Any) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0
         log.warning(
-            "Toggl request failed (%s); attempt %d, retrying in %.1fs", error, state.attempt_number, wait
+            "%s; %s, so attempt %d of %d follows in %.1fs",
+            error,
+            _why_retried(error),
+            state.attempt_number + 1,
+            self.config.max_retries + 1,
+            wait,
         )
 
     def _note_quota(self, response: requests.Response) -> None:
@@ -418,13 +500,36 @@ class TogglClient:
             self.last_quota = quota
             log.debug("Toggl quota: %s requests remaining, resets in %ss", quota.remaining, quota.resets_in)
 
-    def _error_for(self, response: requests.Response, label: str) -> TogglError | None:
-        """The typed error for a non-2xx answer, or None for success."""
+    def _error_for(
+        self,
+        response: requests.Response,
+        label: str,
+        *,
+        quote_errors: bool = True,
+        complete: bool | None = True,
+    ) -> TogglError | None:
+        """The typed error for a non-2xx answer (or a 2xx one too large or undecodable), or None for success."""
         status = response.status_code
         if 200 <= status < 300:
+            if complete is None:
+                return TogglResponseError(
+                    f"Toggl answered {label} with a body that could not be decoded", response=response
+                )
+            if not complete:
+                limit = self.config.max_response_bytes
+                return TogglResponseTooLargeError(
+                    f"Toggl answered {label} with more than {limit} bytes (max_response_bytes); not read further",
+                    limit=limit,
+                    response=response,
+                )
             return None
         if status == 402:
+            # The quota headers' presence is what tells a used-up quota from a plan refusal. A quota
+            # answer whose figures do not parse is still a quota answer: it is temporary, and taking
+            # it for a plan refusal would fail for good what an hour's wait fixes.
             quota = parse_quota(response.headers)
+            if quota is None and has_quota_headers(response.headers):
+                quota = Quota(remaining=None, resets_in=None)
             if quota is None:
                 return TogglPlanError(
                     f"Toggl refused {label} (402): the workspace's plan does not include it",
@@ -447,19 +552,22 @@ class TogglClient:
             return TogglRateLimitError(
                 f"Toggl rate limit hit for {label} (429)", retry_after=retry_after, response=response
             )
-        return TogglAPIError(
-            f"Toggl answered {label} with {status}{self._snippet(response)}", response=response
-        )
+        body = self._snippet(response) if quote_errors and complete else _UNQUOTED
+        return TogglAPIError(f"Toggl answered {label} with {status}{body}", response=response)
 
     def _connection_error(
-        self, exc: requests.exceptions.RequestException, label: str
-    ) -> TogglConnectionError:
-        reason = connection_failure_reason(exc)
-        if reason == "tls":
-            message = tls_failure_message(exc, label)
-        else:
-            message = f"Toggl {label} failed on the network ({reason}: {type(exc).__name__})"
-        return TogglConnectionError(message, reason=reason)
+        self, exc: BaseException, url: str, label: str
+    ) -> tuple[TogglConnectionError, BaseException | None]:
+        """The typed error for a failed attempt, and a secret-free copy of its root cause to chain."""
+        failure = network_failure(exc, url, self.config.timeout, self.redact)
+        error = TogglConnectionError(
+            f"Toggl {label} failed: {failure.text}",
+            reason=failure.reason,
+            detail=failure.detail,
+            host=failure.host,
+            port=failure.port,
+        )
+        return error, failure.cause
 
     # -- bodies ----------------------------------------------------------------------------------
 
@@ -500,20 +608,37 @@ class TogglClient:
         if not text or "html" in response.headers.get("Content-Type", ""):
             return ""
         # Redact before cutting: a secret crossing the cut would no longer match.
-        return ": " + self.redact(" ".join(text.split()))[:_SNIPPET_LENGTH]
+        return ": " + " ".join(self.redact(text).split())[:_SNIPPET_LENGTH]
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret this client has seen replaced by ``***``."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with every form of every secret this client has seen replaced by ``***``."""
+        return self._redactor.redact(text)
 
-    def _remember_secret(self, secret: str) -> None:
-        if not secret or secret in self._secrets:
-            return
-        self._secrets.add(secret)
-        if self._on_secret is not None:
-            self._on_secret(secret)
+    def _remember_auth(self, auth: TogglAuth) -> None:
+        for secret in auth.secrets():
+            self._remember_secret(secret, user=getattr(auth, "email", None))
+
+    def _remember_secret(self, secret: str, *, user: str | None = None) -> None:
+        """Redact ``secret`` in every form a server could echo it, and hand each form to ``on_secret``."""
+        for form in self._redactor.add(secret, user=user):
+            if self._on_secret is not None:
+                self._on_secret(form)
+
+
+_UNQUOTED = " (the answer is not quoted: the request carried a secret)"
+
+
+def _why_retried(error: BaseException | None) -> str:
+    """Why the policy sends a request again after ``error``, for the retry log line."""
+    if isinstance(error, TogglConnectionError):
+        if error.reason == "connect":
+            return "the request never reached Toggl"
+        return "the request is safe to repeat"
+    if isinstance(error, TogglRateLimitError):
+        return "Toggl asked to slow down"
+    if isinstance(error, TogglQuotaExceededError):
+        return "the hourly quota resets within max_quota_wait"
+    return "the request is safe to repeat"
 
 
 def environment_verify(verify: bool | str) -> bool | str:
@@ -536,55 +661,3 @@ def _path_of(response: requests.Response) -> str:
     path = url.split("://", 1)[-1]
     path = "/" + path.split("/", 1)[1] if "/" in path else "/"
     return path.split("?", 1)[0]
-
-
-def _innermost_ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    """The ``ssl.SSLError`` at the root of a requests/urllib3 exception chain, if any."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    found: ssl.SSLError | None = None
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            found = current
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
-            if isinstance(linked, BaseException):
-                pending.append(linked)
-    return found
-
-
-def tls_failure_message(exc: BaseException, label: str) -> str:
-    """Say what the TLS layer refused; point at the ``verify`` extra when the certificate was the problem."""
-    cause = _innermost_ssl_error(exc)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        detail = cause.verify_message or cause.reason or "certificate verification failed"
-        return (
-            f"TLS verification failed for {label} ({detail}): set the connection's 'verify' extra to the "
-            "path of a CA bundle that signs the server's certificate, and use a host name the certificate names"
-        )
-    detail = (cause.reason if cause is not None else None) or type(exc).__name__
-    return (
-        f"TLS handshake failed for {label} ({detail}); check the URL's scheme and port and the 'verify' extra"
-    )
-
-
-def connection_failure_reason(exc: BaseException) -> str:
-    """How far a failed request got: ``connect``, ``tls``, ``timeout`` or ``dropped``."""
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "tls"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "connect"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "timeout"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        cause: Any = exc.args[0] if exc.args else None
-        reason = getattr(cause, "reason", cause)
-        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
-            return "connect"
-    return "dropped"

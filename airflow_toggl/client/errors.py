@@ -110,6 +110,17 @@ class TogglResponseError(TogglAPIError):
     """A successful status with a body that is not what the endpoint returns (malformed JSON...)."""
 
 
+class TogglResponseTooLargeError(TogglResponseError):
+    """A successful answer longer than ``limit`` bytes (``max_response_bytes``, decompressed); not read further."""
+
+    def __init__(self, message: str, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"limit": self.limit}
+
+
 class TogglIdentityMismatchError(TogglError):
     """The account behind some credentials is not the one expected; names the field and both values."""
 
@@ -129,12 +140,26 @@ class TogglConnectionError(TogglError):
     ``reason`` tells how far it got: ``"connect"`` (never reached Toggl, safe to re-send),
     ``"tls"`` (certificate verification or handshake failed), ``"timeout"`` (no answer in time) or
     ``"dropped"`` (the connection broke after the request was sent). The last two may have been
-    applied by Toggl.
+    applied by Toggl. ``detail`` names the failure more finely (``refused``, ``dns``,
+    ``connect_timeout``, ``connect_failed``, ``tls``, ``read_timeout``, ``deadline``,
+    ``headers_cut_off``, ``dropped``); ``host`` and ``port`` say where it happened.
     """
 
-    def __init__(self, message: str, *, reason: str = "dropped", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "dropped",
+        detail: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.reason = reason
+        self.detail = detail or reason
+        self.host = host
+        self.port = port
 
     @property
     def may_have_arrived(self) -> bool:
@@ -142,7 +167,7 @@ class TogglConnectionError(TogglError):
         return self.reason in ("timeout", "dropped")
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"reason": self.reason}
+        return {"reason": self.reason, "detail": self.detail, "host": self.host, "port": self.port}
 
 
 __all__ = [
@@ -156,4 +181,5 @@ __all__ = [
     "TogglQuotaExceededError",
     "TogglRateLimitError",
     "TogglResponseError",
+    "TogglResponseTooLargeError",
 ]

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 QUOTA_REMAINING_HEADER = "X-Toggl-Quota-Remaining"
 QUOTA_RESETS_IN_HEADER = "X-Toggl-Quota-Resets-In"
 _MAX_HEADER_LENGTH = 64
+MAX_SERVER_DELAY = 86_400.0
+"""A day: the most any server-given delay (quota reset, ``Retry-After``) is taken to mean.
+
+A larger figure is clamped to this rather than trusted: a sleep, a deferral date or a log line built
+from 1e12 seconds overflows, and no Toggl limit lasts longer than an hour.
+"""
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ def parse_quota(headers: Mapping[str, str]) -> Quota | None:
     if remaining is None and resets_in is None:
         return None
     return Quota(remaining=remaining, resets_in=resets_in)
+
+
+def has_quota_headers(headers: Mapping[str, str]) -> bool:
+    """Whether a response carries either quota header at all, parseable or not."""
+    return any(headers.get(name) is not None for name in (QUOTA_REMAINING_HEADER, QUOTA_RESETS_IN_HEADER))
 
 
 def _parse_count(value: object) -> int | None:
@@ -50,7 +61,7 @@ def _parse_seconds(value: object) -> float | None:
         return None
     if not math.isfinite(seconds) or seconds < 0:
         return None
-    return abs(seconds)  # "-0" parses as -0.0, which is not below zero but prints as "-0"
+    return min(abs(seconds), MAX_SERVER_DELAY)  # abs: "-0" parses as -0.0, which prints as "-0"
 
 
 PACING_MARGIN = 0.02

@@ -21,6 +21,7 @@ from airflow_toggl.client.errors import (
     TogglQuotaExceededError,
     TogglRateLimitError,
 )
+from airflow_toggl.client.limits import MAX_SERVER_DELAY
 
 RETRYABLE_SERVER_STATUSES = frozenset({500, 502, 503, 504})
 _MAX_RETRY_AFTER_LENGTH = 64
@@ -50,12 +51,13 @@ def should_retry(error: BaseException, *, idempotent: bool, max_wait: float) -> 
 
 
 def parse_retry_after(value: object, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delay-seconds or an HTTP date); None if unusable."""
+    """Seconds to wait from a ``Retry-After`` value (delay-seconds or an HTTP date), at most
+    :data:`~airflow_toggl.client.limits.MAX_SERVER_DELAY`; None if unusable."""
     if not isinstance(value, str) or not value.strip() or len(value) > _MAX_RETRY_AFTER_LENGTH:
         return None
     text = value.strip()
     if text.isascii() and text.isdigit():
-        return float(text)
+        return min(float(text), MAX_SERVER_DELAY)
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -65,7 +67,7 @@ def parse_retry_after(value: object, now: datetime | None = None) -> float | Non
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     delay = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    return max(0.0, delay) if math.isfinite(delay) else None
+    return min(max(0.0, delay), MAX_SERVER_DELAY) if math.isfinite(delay) else None
 
 
 QUOTA_WAIT_MARGIN = 1.0

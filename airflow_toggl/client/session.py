@@ -9,15 +9,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from http.cookiejar import http2time
 from typing import Any
 
 SESSION_COOKIE_NAME = "__Secure-accounts-session"
 """The cookie that carries a Toggl session (set by the accounts service, accepted by Track)."""
+_COOKIE_OCTETS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set('",;\\')
 
 _MAX_JWT_LENGTH = 16_384
+_MAX_AGE = re.compile(r"-?[0-9]+")
+_MAX_DATE_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -84,24 +89,65 @@ def parse_jwt_claims(token: object) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def session_from_set_cookie(set_cookie_headers: Iterable[str]) -> TogglSession | None:
-    """The session from ``Set-Cookie`` header values, or None when none sets a non-empty session cookie."""
+def session_from_set_cookie(
+    set_cookie_headers: Iterable[str], now: datetime | None = None
+) -> TogglSession | None:
+    """The session that ``Set-Cookie`` header values leave, as a browser would store it (RFC 6265).
+
+    Headers apply in order: a later session cookie replaces an earlier one, and one that deletes it
+    (``Max-Age`` zero or less, an ``Expires`` in the past, an empty value) leaves no session. A value
+    that a ``Cookie`` header cannot carry leaves no usable session either.
+    """
+    moment = (now or datetime.now(timezone.utc)).timestamp()
+    value: str | None = None
     for header in set_cookie_headers:
-        value = _session_cookie_value(header)
-        if value:
-            return TogglSession.from_cookie(value)
-    return None
+        cookie = _session_cookie(header)
+        if cookie is None:
+            continue
+        value, attributes = cookie
+        if _deletes(attributes, moment) or not is_cookie_value(value):
+            value = None
+    return TogglSession.from_cookie(value) if value else None
 
 
-def _session_cookie_value(header: str) -> str | None:
-    # RFC 6265 section 5.2: a Set-Cookie value sets one cookie, the name=value pair before the first
-    # ";". What follows are attributes, even those shaped like another cookie's name=value (which
-    # SimpleCookie, a parser of Cookie request headers, would read as further cookies).
-    name, sep, rest = header.partition(";")[0].partition("=")
+def is_cookie_value(value: str) -> bool:
+    """Whether ``value`` is made of RFC 6265 cookie-octets: printable ASCII but ``"``, ``,``, ``;``, ``\\``."""
+    return bool(value) and all(ch in _COOKIE_OCTETS for ch in value)
+
+
+def _session_cookie(header: str) -> tuple[str, list[str]] | None:
+    """The session cookie's value and attribute texts if ``header`` sets it, else None.
+
+    RFC 6265 section 5.2: a Set-Cookie value sets one cookie, the name=value pair before the first
+    ";". What follows are attributes, even those shaped like another cookie's name=value (which
+    SimpleCookie, a parser of Cookie request headers, would read as further cookies).
+    """
+    pair, *attributes = header.split(";")
+    name, sep, rest = pair.partition("=")
     if not sep or name.strip() != SESSION_COOKIE_NAME:
         return None
-    value = rest.strip().strip('"')
-    return value or None
+    value = rest.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value, attributes
+
+
+def _deletes(attributes: list[str], now: float) -> bool:
+    """Whether the attributes expire the cookie at once. Max-Age wins over Expires; the last of each counts."""
+    max_age: int | None = None
+    expires: float | None = None
+    for attribute in attributes:
+        name, _, text = attribute.partition("=")
+        name, text = name.strip().lower(), text.strip()
+        if name == "max-age" and _MAX_AGE.fullmatch(text):
+            max_age = int(text[:24]) if len(text) <= 24 else (-1 if text.startswith("-") else 1)
+        elif name == "expires" and len(text) <= _MAX_DATE_LENGTH:
+            when = http2time(text)
+            if when is not None:
+                expires = float(when)
+    if max_age is not None:
+        return max_age <= 0
+    return expires is not None and expires <= now
 
 
 def set_cookie_headers(raw_headers: Mapping[str, Any] | Any) -> list[str]:

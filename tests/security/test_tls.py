@@ -308,7 +308,7 @@ def test_connections_test_over_https_without_the_bundle(
         check=False,
     )
     assert "Connection failed!" in result.stdout
-    assert "TLS verification failed for GET /api/v9/me/logged" in result.stdout
+    assert "Toggl GET /api/v9/me/logged failed: TLS verification failed with 127.0.0.1:" in result.stdout
     assert "'verify' extra" in result.stdout
     assert https_emulator.counters()["requests"] == {}
 
