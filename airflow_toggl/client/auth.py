@@ -104,7 +104,7 @@ class SessionCookieAuth(TogglAuth):
             raise TogglConfigError(
                 "session_cookie",
                 "contains characters a cookie value cannot hold (only printable ASCII without "
-                'spaces, quotes, commas, semicolons or backslashes); the value is not shown',
+                "spaces, quotes, commas, semicolons or backslashes); the value is not shown",
             )
         self._cookie = cookie.strip()
         self._header = f"{SESSION_COOKIE_NAME}={self._cookie}"

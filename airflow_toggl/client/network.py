@@ -76,9 +76,19 @@ def _fresh_copy(exc: BaseException, redact: Callable[[str], str]) -> BaseExcepti
 
 
 def _root(chain: list[BaseException]) -> BaseException | None:
-    """The deepest exception of the standard library's socket, TLS or HTTP layers."""
+    """The deepest exception of the standard library's socket, TLS or HTTP layers.
+
+    urllib3 raises a body cut short as its own ``IncompleteRead``, with nothing beneath it: that
+    becomes the standard library's, holding only the count of missing bytes.
+    """
     low_level = [exc for exc in chain if type(exc).__module__ in _LOW_LEVEL_MODULES]
-    return low_level[-1] if low_level else None
+    if low_level:
+        return low_level[-1]
+    cut = _first(chain, http.client.IncompleteRead)
+    if cut is not None:
+        expected = getattr(cut, "expected", None)
+        return http.client.IncompleteRead(b"", expected if isinstance(expected, int) else None)
+    return None
 
 
 def host_and_port(url: str) -> tuple[str, int]:
@@ -128,7 +138,11 @@ def network_failure(
         return failure("connect", "dns", f"the host name {host!r} could not be resolved (DNS)")
     if _first(chain, ConnectionRefusedError):
         return failure("connect", "refused", f"connection refused by {where} (nothing is listening there)")
-    if _first(chain, (requests.exceptions.ConnectTimeout, ConnectTimeoutError)):
+    # urllib3's NewConnectionError is a ConnectTimeoutError too, whatever the failure was.
+    connect_timeout = [
+        e for e in chain if isinstance(e, ConnectTimeoutError) and not isinstance(e, NewConnectionError)
+    ]
+    if connect_timeout or _first(chain, requests.exceptions.ConnectTimeout):
         return failure(
             "connect", "connect_timeout", f"no connection to {where} within {seconds} (connect timeout)"
         )

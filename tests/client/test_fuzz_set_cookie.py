@@ -25,23 +25,38 @@ cookie_values = st.text(alphabet=COOKIE_OCTETS, min_size=1, max_size=80)
 other_names = st.text(alphabet=TOKEN_CHARS, min_size=1, max_size=20).filter(
     lambda name: name != SESSION_COOKIE_NAME
 )
-http_dates = st.datetimes(
-    min_value=datetime(1971, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(timezone.utc)
+
+past_dates = st.datetimes(
+    min_value=datetime(1971, 1, 1), max_value=datetime(2000, 12, 31), timezones=st.just(timezone.utc)
+).map(lambda when: format_datetime(when, usegmt=True))
+future_dates = st.datetimes(
+    min_value=datetime(2100, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(timezone.utc)
 ).map(lambda when: format_datetime(when, usegmt=True))
 
+
+def _not_an_expiry(text: str) -> bool:
+    return not text.strip().lower().startswith(("max-age", "expires"))
+
+
+# Attributes that keep a cookie (a positive Max-Age, an Expires in the future, anything else).
 attributes = st.one_of(
     st.sampled_from(
         ["Secure", "HttpOnly", "Partitioned", "SameSite=Lax", "SameSite=Strict", "SameSite=None"]
     ),
     st.builds("Path=/{}".format, st.text(alphabet=COOKIE_OCTETS, max_size=15)),
     st.builds("Domain={}".format, st.from_regex(r"\.?[a-z0-9-]{1,12}(\.[a-z]{2,6}){1,2}", fullmatch=True)),
-    st.builds("Max-Age={}".format, st.integers(min_value=-(10**9), max_value=10**12)),
-    st.builds("Expires={}".format, http_dates),
+    st.builds("Max-Age={}".format, st.integers(min_value=1, max_value=10**12)),
+    st.builds("Expires={}".format, future_dates),
     st.builds("Priority={}".format, st.sampled_from(["Low", "Medium", "High"])),
     # Any other extension attribute RFC 6265 allows: printable text without ';' ...
-    st.text(alphabet=EXTENSION_AV_CHARS, min_size=1, max_size=30),
+    st.text(alphabet=EXTENSION_AV_CHARS, min_size=1, max_size=30).filter(_not_an_expiry),
     # ... including ones shaped like a session cookie, which stay attributes of the header's cookie.
     st.builds("{}={}".format, st.just(SESSION_COOKIE_NAME), st.text(alphabet=COOKIE_OCTETS, max_size=10)),
+)
+# Attributes that delete it at once (RFC 6265 section 5.3: Max-Age <= 0, or an Expires in the past).
+expiring = st.one_of(
+    st.builds("Max-Age={}".format, st.integers(min_value=-(10**9), max_value=0)),
+    st.builds("Expires={}".format, past_dates),
 )
 
 
@@ -91,18 +106,37 @@ def test_text_around_the_cookie_name_never_raises(headers: list[str]) -> None:
 @given(
     value=cookie_values,
     data=st.data(),
-    others=st.lists(st.one_of(set_cookie_headers(other_names), deletions), max_size=12),
+    earlier=st.lists(st.one_of(deletions, set_cookie_headers(st.just(SESSION_COOKIE_NAME))), max_size=4),
+    others=st.lists(set_cookie_headers(other_names), max_size=12),
     position=st.integers(min_value=0),
 )
-def test_well_formed_session_cookie_is_read_exactly(
-    value: str, data: st.DataObject, others: list[str], position: int
+def test_the_last_session_cookie_is_read_exactly(
+    value: str, data: st.DataObject, earlier: list[str], others: list[str], position: int
 ) -> None:
+    """Whatever session cookies (or deletions) came before, the last one set is the session."""
     header = data.draw(set_cookie_headers(st.just(SESSION_COOKIE_NAME), value))
     headers = list(others)
     headers.insert(position % (len(others) + 1), header)
-    session = session_from_set_cookie(headers)
+    session = session_from_set_cookie([*earlier, *headers])
     assert session is not None
     assert session.cookie == value
+
+
+@fuzz(300)
+@given(
+    value=cookie_values,
+    earlier=st.lists(set_cookie_headers(st.just(SESSION_COOKIE_NAME)), max_size=4),
+    expiry=expiring,
+    keep=st.lists(attributes, max_size=4),
+    others=st.lists(set_cookie_headers(other_names), max_size=4),
+)
+def test_a_session_cookie_deleted_last_leaves_no_session(
+    value: str, earlier: list[str], expiry: str, keep: list[str], others: list[str]
+) -> None:
+    """Max-Age <= 0 or a past Expires deletes; an earlier live cookie of the name does not survive it."""
+    keep = [attribute for attribute in keep if not attribute.lower().startswith("max-age")]
+    deleting = "; ".join([f"{SESSION_COOKIE_NAME}={value}", *keep, expiry])
+    assert session_from_set_cookie([*earlier, deleting, *others]) is None
 
 
 @fuzz(200)
