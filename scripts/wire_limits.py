@@ -21,9 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from airflow_toggl.client import ClientConfig, EmailPasswordAuth, TogglClient, TogglSession  # noqa: E402
-from airflow_toggl.client.errors import TogglError  # noqa: E402
-from tests.support.scripted_server import Connection, Request, ScriptedServer, response, response_head  # noqa: E402
+import contextlib
+
+from airflow_toggl.client import ClientConfig, EmailPasswordAuth, TogglClient, TogglSession
+from airflow_toggl.client.errors import TogglError
+from tests.support.scripted_server import Connection, Request, ScriptedServer, response, response_head
 
 TIMEOUT = 2.0
 ME = b'{"id": 1, "email": "ada@example.com"}'
@@ -37,7 +39,9 @@ def trickled_body(connection: Connection, request: Request) -> None:
 
 
 def trickled_headers(connection: Connection, request: Request) -> None:
-    connection.trickle(response_head(200, [*JSON, ("X-Padding", "p" * 120), ("Content-Length", str(len(ME)))]), 1.0)
+    connection.trickle(
+        response_head(200, [*JSON, ("X-Padding", "p" * 120), ("Content-Length", str(len(ME)))]), 1.0
+    )
 
 
 def big_body(connection: Connection, request: Request) -> None:
@@ -75,9 +79,15 @@ CASES: list[tuple[str, Callable[[Connection, Request], None], str]] = [
 def run(script: Callable[[Connection, Request], None], method: str) -> tuple[str, float, int, int, int]:
     with ScriptedServer([script]) as server:
         config = ClientConfig(
-            track_api_url=server.url, accounts_api_url=server.url, timeout=TIMEOUT, requests_per_second=0, max_retries=2
+            track_api_url=server.url,
+            accounts_api_url=server.url,
+            timeout=TIMEOUT,
+            requests_per_second=0,
+            max_retries=2,
         )
-        client = TogglClient(config, EmailPasswordAuth("ada@example.com", "pw-Wire-7fQ2"), sleep=lambda _s: None)
+        client = TogglClient(
+            config, EmailPasswordAuth("ada@example.com", "pw-Wire-7fQ2"), sleep=lambda _s: None
+        )
         call: Callable[[], Any] = client.get_me
         if method == "delete_session":
             session = TogglSession.from_cookie("opaque-session-value")
@@ -102,21 +112,33 @@ def refused_at_defaults() -> tuple[int, float]:
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     waits: list[float] = []
-    client = TogglClient(ClientConfig(track_api_url=url, accounts_api_url=url, requests_per_second=0), sleep=waits.append)
-    try:
+    client = TogglClient(
+        ClientConfig(track_api_url=url, accounts_api_url=url, requests_per_second=0), sleep=waits.append
+    )
+    with contextlib.suppress(TogglError):
         client.is_logged_in()
-    except TogglError:
-        pass
     return len(waits) + 1, sum(waits)
 
 
 def main() -> None:
-    print(f"Client: timeout={TIMEOUT:g}s, max_retries=2, max_response_bytes={ClientConfig().max_response_bytes}.\n")
-    header = ("server behaviour", "call", "outcome", "time / timeout", "requests", "bytes sent", "peak memory")
+    print(
+        f"Client: timeout={TIMEOUT:g}s, max_retries=2, max_response_bytes={ClientConfig().max_response_bytes}.\n"
+    )
+    header = (
+        "server behaviour",
+        "call",
+        "outcome",
+        "time / timeout",
+        "requests",
+        "bytes sent",
+        "peak memory",
+    )
     rows = []
     for label, script, method in CASES:
         outcome, ratio, requests, sent, peak = run(script, method)
-        rows.append((label, method, outcome, f"{ratio:.2f}", str(requests), f"{sent:,}", f"{peak / 2**20:.1f} MiB"))
+        rows.append(
+            (label, method, outcome, f"{ratio:.2f}", str(requests), f"{sent:,}", f"{peak / 2**20:.1f} MiB")
+        )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * width for width in widths), *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_toggl.client.limits import MAX_SERVER_DELAY
 from airflow_toggl.client.retry import parse_retry_after
 from tests.support.strategies import fuzz
 
@@ -67,20 +68,20 @@ def test_delay_seconds_round_trip(seconds: int, before: str, after: str) -> None
     if len(text) > 64:
         assert parse_retry_after(text) is None
         return
-    assert parse_retry_after(text) == float(seconds)
+    assert parse_retry_after(text) == min(float(seconds), MAX_SERVER_DELAY)
 
 
 @fuzz(200)
 @given(st.text(alphabet="0123456789", min_size=1, max_size=64))
 def test_digit_strings_with_leading_zeros(digits: str) -> None:
-    assert parse_retry_after(digits) == float(int(digits))
+    assert parse_retry_after(digits) == min(float(int(digits)), MAX_SERVER_DELAY)
 
 
 @fuzz(300)
 @given(aware_datetimes)
 def test_http_dates_give_the_delay(when: datetime) -> None:
     delay = parse_retry_after(format_datetime(when, usegmt=True), now=NOW)
-    expected = max(0.0, (when - NOW).total_seconds())
+    expected = min(max(0.0, (when - NOW).total_seconds()), MAX_SERVER_DELAY)
     assert delay is not None
     assert abs(delay - expected) <= 1.0
 
@@ -90,7 +91,7 @@ def test_http_dates_give_the_delay(when: datetime) -> None:
 def test_dates_with_any_offset_give_the_delay(when: datetime, offset: timezone) -> None:
     local = when.astimezone(offset)
     delay = parse_retry_after(format_datetime(local), now=NOW)
-    expected = max(0.0, (when - NOW).total_seconds())
+    expected = min(max(0.0, (when - NOW).total_seconds()), MAX_SERVER_DELAY)
     assert delay is not None
     assert abs(delay - expected) <= 1.0
 
@@ -100,4 +101,4 @@ def test_dates_with_any_offset_give_the_delay(when: datetime, offset: timezone) 
 def test_future_dates_near_now(seconds: int) -> None:
     when = NOW + timedelta(seconds=seconds)
     delay = parse_retry_after(format_datetime(when, usegmt=True), now=NOW)
-    assert delay == float(seconds)
+    assert delay == min(float(seconds), MAX_SERVER_DELAY)

@@ -17,8 +17,8 @@ from airflow_toggl.client import ClientConfig, TogglClient
 from airflow_toggl.client.network import network_failure
 from airflow_toggl.exceptions import TogglConnectionError
 from tests.client.conftest import RecordedSleep
-from tests.client.scripted_server import Connection, Request, ScriptedServer, response_head
-from tests.reliability.secrets_scan import capture_logs
+from tests.support.scripted_server import Connection, Request, ScriptedServer, response_head
+from tests.support.secrets_scan import capture_logs
 
 pytestmark = pytest.mark.timeout(60)
 

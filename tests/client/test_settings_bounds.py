@@ -25,7 +25,7 @@ from airflow_toggl.exceptions import (
 )
 from airflow_toggl.hooks.toggl import TogglHook, settings_from_connection
 from tests.client.conftest import RecordedSleep
-from tests.client.scripted_server import Connection, Request, ScriptedServer, response
+from tests.support.scripted_server import Connection, Request, ScriptedServer, response
 
 pytestmark = pytest.mark.timeout(60)
 

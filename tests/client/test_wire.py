@@ -24,7 +24,7 @@ from airflow_toggl.exceptions import (
     TogglResponseTooLargeError,
 )
 from tests.client.conftest import RecordedSleep
-from tests.client.scripted_server import Connection, Request, ScriptedServer, response, response_head
+from tests.support.scripted_server import Connection, Request, ScriptedServer, response, response_head
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -20,7 +20,15 @@ from airflow.sdk import Connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.config import (
+    MAX_BACKOFF_CAP,
+    MAX_QUOTA_WAIT,
+    MAX_REQUESTS_PER_SECOND,
+    MAX_RETRIES,
+    MAX_TIMEOUT,
+    MIN_REQUESTS_PER_SECOND,
+    ClientConfig,
+)
 from airflow_toggl.exceptions import TogglConfigError
 from airflow_toggl.hooks.toggl import (
     AIRFLOW_EXTRAS,
@@ -158,13 +166,22 @@ def check_settings(settings: ConnectionSettings) -> None:
     if settings.auth_mode == "basic":
         assert settings.email
         assert settings.password
-    for name in ("timeout", "max_quota_wait", "requests_per_second", "backoff_cap"):
+    for name, bound in (
+        ("timeout", MAX_TIMEOUT),
+        ("max_quota_wait", MAX_QUOTA_WAIT),
+        ("requests_per_second", MAX_REQUESTS_PER_SECOND),
+        ("backoff_cap", MAX_BACKOFF_CAP),
+    ):
         value = getattr(settings.config, name)
         assert isinstance(value, float)
         assert math.isfinite(value)
-        assert value >= 0
+        assert 0 <= value <= bound
+    assert (
+        settings.config.requests_per_second == 0
+        or settings.config.requests_per_second >= MIN_REQUESTS_PER_SECOND
+    )
     assert isinstance(settings.config.max_retries, int)
-    assert settings.config.max_retries >= 0
+    assert 0 <= settings.config.max_retries <= MAX_RETRIES
 
 
 def settings_or_error(
@@ -239,10 +256,10 @@ def test_extras_that_are_not_a_mapping(extras: Any, token: str) -> None:
     mode=st.sampled_from(AUTH_MODES),
     prefixed=st.booleans(),
     track=good_urls,
-    timeout=st.floats(min_value=0.001, max_value=1e6),
-    retries=st.integers(min_value=0, max_value=50),
-    quota_wait=st.integers(min_value=0, max_value=10**6),
-    rate=st.floats(min_value=0, max_value=100),
+    timeout=st.floats(min_value=0.001, max_value=MAX_TIMEOUT),
+    retries=st.integers(min_value=0, max_value=MAX_RETRIES),
+    quota_wait=st.integers(min_value=0, max_value=int(MAX_QUOTA_WAIT)),
+    rate=st.one_of(st.just(0.0), st.floats(min_value=MIN_REQUESTS_PER_SECOND, max_value=100)),
     as_text=st.booleans(),
 )
 def test_valid_values_round_trip(

@@ -269,7 +269,7 @@ ERROR_CASES = (
         "500 body echoing the session create body",
         _case_500_echo_session_body,
         TogglAPIError,
-        '"password": "***"',
+        "answer is not quoted",
     ),
     ErrorCase(
         "500 body echoing the session cookie",
@@ -281,12 +281,12 @@ ERROR_CASES = (
         "500 body echoing reset code and new password",
         _case_500_echo_reset,
         TogglAPIError,
-        '"password": "***"',
+        "answer is not quoted",
     ),
     ErrorCase("502 HTML page quoting the cookie", _case_502_html, TogglAPIError, "with 502"),
     ErrorCase("503 on signup (sent once)", _case_503_signup, TogglAPIError, "POST /api/signup with 503"),
     ErrorCase("503 on every retry", _case_503_retried, TogglAPIError, "Service Unavailable"),
-    ErrorCase("read timeout", _case_timeout, TogglConnectionError, "(timeout"),
+    ErrorCase("read timeout", _case_timeout, TogglConnectionError, "(read timeout)"),
     ErrorCase("read timeout on reset confirm", _case_timeout_confirm, TogglConnectionError, "confirm/<code>"),
     ErrorCase("dropped on session create", _case_drop_session_create, TogglConnectionError, "(dropped"),
     ErrorCase(
@@ -296,7 +296,12 @@ ERROR_CASES = (
         "confirm/<code>",
     ),
     ErrorCase("truncated /me body", _case_truncated_me, TogglConnectionError, "(dropped"),
-    ErrorCase("connection refused on reset confirm", _case_refused_confirm, TogglConnectionError, "(connect"),
+    ErrorCase(
+        "connection refused on reset confirm",
+        _case_refused_confirm,
+        TogglConnectionError,
+        "connection refused by",
+    ),
     ErrorCase("TLS verification failure", _case_tls, TogglConnectionError, "TLS verification failed"),
     ErrorCase("TLS failure on reset confirm", _case_tls_confirm, TogglConnectionError, "confirm/<code>"),
     ErrorCase("malformed JSON carrying secrets", _case_malformed_me, TogglResponseError, "not JSON"),
@@ -328,10 +333,10 @@ def test_identity_mismatch_names_both_emails(bench: Bench) -> None:
 def test_secrets_held_by_errors_in_memory_are_never_rendered(bench: Bench, book: SecretBook) -> None:
     """Where secrets do sit in an error's object graph, no rendering or pickle reaches them.
 
-    A network error is raised ``from None``: the requests exception stays as the suppressed
-    ``__context__`` (its message names the URL, reset code included). An HTTP error keeps its
-    ``response``, whose request carries the Authorization header. Both are there for code that
-    digs for them; tracebacks, structlog and pickle leave them out.
+    A network error chains a bare copy of its root cause (``ConnectionRefusedError`` here) and no
+    context, so the requests exception, whose message names the URL and with it the reset code, is
+    gone. An HTTP error keeps its ``response``, whose request carries the Authorization header, for
+    code that digs for it; tracebacks, structlog and pickle leave it out.
     """
     code = bench.reset_code()
     url = f"http://127.0.0.1:{closed_port()}"
@@ -340,8 +345,10 @@ def test_secrets_held_by_errors_in_memory_are_never_rendered(bench: Bench, book:
             code, HOOK_NEW_PASSWORD
         )
     )
-    assert refused.__suppress_context__
-    assert code in repr(refused.__context__)
+    assert refused.__context__ is None
+    assert isinstance(refused.__cause__, ConnectionRefusedError)
+    assert refused.__cause__.__context__ is None
+    assert code not in repr(refused.__cause__.args)
     forbidden = provoke(lambda: bench.hook(api_token=WRONG_TOKEN).get_me())
     assert forbidden.response is not None
     sent = forbidden.response.request.headers["Authorization"]

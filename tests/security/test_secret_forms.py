@@ -27,8 +27,8 @@ from airflow_toggl.client.redaction import secret_forms
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglAPIError, TogglConnectionError, TogglError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.client.scripted_server import Connection, Request, ScriptedServer, response
-from tests.reliability.secrets_scan import capture_logs, exception_texts
+from tests.support.scripted_server import Connection, Request, ScriptedServer, response
+from tests.support.secrets_scan import capture_logs, exception_texts
 
 pytestmark = pytest.mark.timeout(120)
 
