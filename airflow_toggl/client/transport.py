@@ -15,7 +15,7 @@ import io
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -29,6 +29,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 """The encodings :func:`read_body` decodes itself, so it can bound what they expand to."""
 
 _CHUNK = 64 * 1024
+_PIECE = 256 * 1024
 _deadline: ContextVar[float | None] = ContextVar("toggl_attempt_deadline", default=None)
 
 
@@ -167,7 +168,7 @@ def guard_session(session: requests.Session) -> requests.Session:
     return session
 
 
-def _decoder(encoding: str) -> Callable[[bytes, int], bytes] | None:
+def _decoder(encoding: str) -> _Inflater | None:
     """A bounded decompressor for one ``Content-Encoding`` token (None for identity)."""
     name = encoding.strip().lower()
     if name in ("", "identity"):
@@ -180,54 +181,57 @@ def _decoder(encoding: str) -> Callable[[bytes, int], bytes] | None:
 
 
 class _Inflater:
-    """zlib decompression that returns at most ``limit`` bytes per call and keeps the rest pending."""
+    """zlib decompression handed out in pieces of at most :data:`_PIECE` bytes."""
 
     def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
         self._wbits = wbits
         self._raw_fallback = raw_fallback
         self._inflater: Any = None
 
-    def __call__(self, data: bytes, limit: int) -> bytes:
+    def pieces(self, data: bytes) -> Iterator[bytes]:
         if self._inflater is None:
-            self._inflater = zlib.decompressobj(self._wbits)
+            wbits = self._wbits
             if self._raw_fallback and data and (data[0] & 0x0F) != 8:  # no zlib header: raw deflate
-                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        pending = self._inflater.unconsumed_tail + data
-        return self._inflater.decompress(pending, limit)
+                wbits = -zlib.MAX_WBITS
+            self._inflater = zlib.decompressobj(wbits)
+        pending = data
+        while True:
+            piece = self._inflater.decompress(pending, _PIECE)
+            pending = self._inflater.unconsumed_tail
+            if piece:
+                yield piece
+            if not pending and len(piece) < _PIECE:
+                return
 
-    @property
-    def has_pending(self) -> bool:
-        return bool(self._inflater is not None and self._inflater.unconsumed_tail)
+
+def _decoded(decoders: list[_Inflater], data: bytes) -> Iterator[bytes]:
+    """``data`` through every decoder in turn, in pieces, so no step holds more than a piece."""
+    if not decoders:
+        if data:
+            yield data
+        return
+    for piece in decoders[0].pieces(data):
+        yield from _decoded(decoders[1:], piece)
 
 
 def read_body(response: requests.Response, limit: int) -> tuple[bytes, bool]:
     """Read a streamed answer's body, decoded, up to ``limit`` bytes; returns ``(body, complete)``.
 
-    Decompressed bytes are what is counted, and decompression never runs more than ``limit + 1``
-    bytes ahead, so a small compressed body cannot grow memory past the limit. The raw stream's
-    errors (timeouts, the deadline, a cut-off body) propagate as urllib3 raises them.
+    Decompressed bytes are what is counted, in pieces of at most 256 KiB, so a small compressed body
+    cannot grow memory much past the limit. Past it, reading stops and the body is dropped
+    (``(b"", False)``). The raw stream's errors (timeouts, the deadline, a cut-off body) propagate
+    as urllib3 raises them.
     """
     encodings = [token for token in response.headers.get("Content-Encoding", "").split(",") if token.strip()]
     decoders = [decoder for decoder in map(_decoder, reversed(encodings)) if decoder is not None]
     if len(decoders) > 2:
         raise UnsupportedEncoding("more than two Content-Encoding layers")
     body = bytearray()
-    raw = response.raw
     while True:
-        chunk = raw.read(_CHUNK, decode_content=False)
-        final = not chunk
-        for decoder in decoders:
-            chunk = _drain(decoder, chunk, limit - len(body) + 1)
-        body += chunk
-        if len(body) > limit:
-            return bytes(body[:limit]), False
-        if final:
+        chunk = response.raw.read(_CHUNK, decode_content=False)
+        for piece in _decoded(decoders, chunk):
+            body += piece
+            if len(body) > limit:
+                return b"", False
+        if not chunk:
             return bytes(body), True
-
-
-def _drain(decoder: Callable[[bytes, int], bytes], data: bytes, budget: int) -> bytes:
-    """Run ``data`` through ``decoder`` until it is consumed or ``budget`` bytes came out."""
-    out = bytearray(decoder(data, budget))
-    while len(out) < budget and getattr(decoder, "has_pending", False):
-        out += decoder(b"", budget - len(out))
-    return bytes(out)
