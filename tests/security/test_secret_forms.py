@@ -309,3 +309,47 @@ def test_a_refused_reset_confirm_keeps_the_code_out_of_every_linked_exception() 
     texts += [(f"args of {type(e).__name__}", repr(e.args)) for e in linked]
     assert Scan([*scan.texts, *texts]).leaks(code) == []  # ...without the code anywhere in the chain
     assert "password_reset/confirm/C0de" not in "".join(text for _, text in texts)
+
+
+# -- the console of a task run by Airflow ------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_a_task_console_carries_no_form_of_an_echoed_password(airflow_db: Any) -> None:
+    """``airflow tasks test`` of the health check, email/password auth, 500s echoing every form.
+
+    The console holds what the package wrote (the retry WARNING lines, the task's error) and what
+    Airflow wrote around it; ``tasks test`` runs the task once, where ``dags test`` would wait out the
+    DAG's retry delay.
+    """
+    from tests.support.airflow import run_airflow
+
+    password = PASSWORDS["double quote"]
+    with ScriptedServer([echo_script(500, password, EMAIL)]) as server:
+        connection = {
+            "conn_type": "toggl",
+            "login": EMAIL,
+            "password": password,
+            "extra": {
+                "track_api_url": server.url,
+                "accounts_api_url": server.url,
+                "auth_mode": "basic",
+                "requests_per_second": 0,
+                "max_retries": 2,
+            },
+        }
+        env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
+        result = run_airflow(
+            "tasks",
+            "test",
+            "toggl_credentials_health",
+            "check_credentials",
+            env=env,
+            check=False,
+            timeout=240,
+        )
+    console = result.stdout + result.stderr
+    assert len(server.requests) == 3  # the task ran, and every answer echoed the password
+    assert "Toggl answered GET /api/v9/me/logged with 500" in console
+    assert console.count("attempt") >= 2  # the retry WARNING lines are there to scan
+    assert Scan([("tasks test console", console)]).leaks(password, EMAIL) == []
