@@ -425,8 +425,8 @@ class TogglClient:
         if isinstance(outcome, BaseException):
             # Raised here, outside any except block, so the wrapped error (whose text holds the URL)
             # is neither the cause nor the context; the cause is a bare copy of the root failure.
-            error, cause = self._connection_error(outcome, url, label)
-            raise error from cause
+            failure, cause = self._connection_error(outcome, url, label)
+            raise failure from cause
         response, complete = outcome
         log.debug("Toggl %s -> %s", label, response.status_code)
         self._note_quota(response)
@@ -479,7 +479,7 @@ class TogglClient:
             response.raw.close()  # the rest is unread: this connection cannot carry another request
         response.raw.release_conn()
         response._content = body
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]
         return complete
 
     def _log_retry(self, state: Any) -> None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.cookiejar import http2time
+from http.cookiejar import http2time  # type: ignore[attr-defined]  # public since Python 2, absent from typeshed
 from typing import Any
 
 SESSION_COOKIE_NAME = "__Secure-accounts-session"

@@ -123,7 +123,7 @@ class GuardedResponse(http.client.HTTPResponse):
         if self.headers is not None:
             return
         fp, watcher = self.fp, _LineWatcher(self.fp)
-        self.fp = watcher  # type: ignore[assignment]
+        self.fp = watcher
         try:
             super().begin()
         finally:

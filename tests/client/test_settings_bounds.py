@@ -24,8 +24,8 @@ from airflow_toggl.exceptions import (
     TogglRateLimitError,
 )
 from airflow_toggl.hooks.toggl import TogglHook, settings_from_connection
-from tests.client.conftest import RecordedSleep
-from tests.support.scripted_server import Connection, Request, ScriptedServer, response
+from tests.conftest import RecordedSleep
+from tests.support.scripted_server import Connection, Request, ScriptedServer, client_for, response
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -119,20 +119,16 @@ def answering(status: int, headers: list[tuple[str, str]]) -> ScriptedServer:
     return ScriptedServer([script])
 
 
-def client_for(server: ScriptedServer, sleeps: RecordedSleep, **config: Any) -> TogglClient:
-    settings = {"requests_per_second": 0, "max_retries": 2, "max_quota_wait": MAX_QUOTA_WAIT, **config}
-    return TogglClient(
-        ClientConfig(track_api_url=server.url, accounts_api_url=server.url, **settings),
-        SessionCookieAuth("opaque-session-value"),
-        sleep=sleeps,
-    )
+def quota_client(server: ScriptedServer, sleeps: RecordedSleep, **config: Any) -> TogglClient:
+    settings = {"max_quota_wait": MAX_QUOTA_WAIT, **config}
+    return client_for(server, SessionCookieAuth("opaque-session-value"), sleep=sleeps, **settings)
 
 
 @pytest.mark.parametrize("retry_after", ["99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_a_huge_retry_after_is_clamped_and_not_slept(sleeps: RecordedSleep, retry_after: str) -> None:
     server = answering(429, [("Retry-After", retry_after)])
     with server, pytest.raises(TogglRateLimitError) as caught:
-        client_for(server, sleeps).get_quota()
+        quota_client(server, sleeps).get_quota()
     assert caught.value.retry_after == MAX_SERVER_DELAY
     assert sleeps.calls == []
 
@@ -140,7 +136,7 @@ def test_a_huge_retry_after_is_clamped_and_not_slept(sleeps: RecordedSleep, retr
 def test_a_huge_quota_reset_is_clamped(sleeps: RecordedSleep) -> None:
     headers = [("X-Toggl-Quota-Remaining", "0"), ("X-Toggl-Quota-Resets-In", "1e12")]
     with answering(402, headers) as server, pytest.raises(TogglQuotaExceededError) as caught:
-        client_for(server, sleeps).get_quota()
+        quota_client(server, sleeps).get_quota()
     assert caught.value.resets_in == MAX_SERVER_DELAY
     assert sleeps.calls == []
     json.dumps({"resets_in": caught.value.resets_in})  # a plain, finite number
@@ -160,12 +156,12 @@ def test_a_402_with_unreadable_quota_headers_is_still_a_quota_error(
 ) -> None:
     """The headers' presence marks a quota answer; unknown figures mean the full hour-long window."""
     with answering(402, headers) as server, pytest.raises(TogglQuotaExceededError) as caught:
-        client_for(server, sleeps, max_quota_wait=300).get_quota()
+        quota_client(server, sleeps, max_quota_wait=300).get_quota()
     assert caught.value.resets_in == 3600
     assert len(server.requests) == 1  # beyond max_quota_wait: no in-process wait
 
 
 def test_a_402_without_quota_headers_is_a_plan_error(sleeps: RecordedSleep) -> None:
     with answering(402, []) as server, pytest.raises(TogglPlanError):
-        client_for(server, sleeps).get_quota()
+        quota_client(server, sleeps).get_quota()
     assert len(server.requests) == 1

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from airflow_toggl.client import ClientConfig, EmailPasswordAuth, SessionCookieAuth, TogglClient, TogglSession
+from airflow_toggl.client import EmailPasswordAuth, SessionCookieAuth, TogglClient, TogglSession
 from airflow_toggl.client.auth import SESSION_COOKIE_NAME
 from airflow_toggl.exceptions import (
     TogglAPIError,
@@ -23,8 +23,15 @@ from airflow_toggl.exceptions import (
     TogglResponseError,
     TogglResponseTooLargeError,
 )
-from tests.client.conftest import RecordedSleep
-from tests.support.scripted_server import Connection, Request, ScriptedServer, response, response_head
+from tests.conftest import RecordedSleep
+from tests.support.scripted_server import (
+    Connection,
+    Request,
+    ScriptedClients,
+    ScriptedServer,
+    response,
+    response_head,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,24 +41,16 @@ JSON = [("Content-Type", "application/json")]
 
 @pytest.fixture
 def serve(sleeps: RecordedSleep) -> Iterator[Callable[..., tuple[ScriptedServer, TogglClient]]]:
-    """Start a scripted server and a client pointed at it (pacing off, recorded sleeps)."""
-    opened: list[tuple[ScriptedServer, TogglClient]] = []
+    """Start a scripted server and a client pointed at it (email/password unless told, recorded sleeps)."""
+    clients = ScriptedClients(sleeps)
 
     def start(*scripts: Any, auth: Any = None, **config: Any) -> tuple[ScriptedServer, TogglClient]:
-        server = ScriptedServer(list(scripts)).__enter__()
-        settings = {"requests_per_second": 0, "max_retries": 2, "timeout": 5, **config}
-        client = TogglClient(
-            ClientConfig(track_api_url=server.url, accounts_api_url=server.url, **settings),
-            auth or EmailPasswordAuth("ada@example.com", "pw-Wire-7fQ2"),
-            sleep=sleeps,
+        return clients.start(
+            *scripts, auth=auth or EmailPasswordAuth("ada@example.com", "pw-Wire-7fQ2"), **config
         )
-        opened.append((server, client))
-        return server, client
 
     yield start
-    for server, client in opened:
-        client.close()
-        server.__exit__(None, None, None)
+    clients.close()
 
 
 def answer(status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None) -> Any:

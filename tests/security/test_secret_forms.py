@@ -27,7 +27,7 @@ from airflow_toggl.client.redaction import secret_forms
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglAPIError, TogglConnectionError, TogglError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.scripted_server import Connection, Request, ScriptedServer, response
+from tests.support.scripted_server import Connection, Request, ScriptedClients, ScriptedServer, response
 from tests.support.secrets_scan import capture_logs, exception_texts
 
 pytestmark = pytest.mark.timeout(120)
@@ -109,23 +109,24 @@ class Scan:
 
 @pytest.fixture
 def echo_server() -> Iterator[Callable[..., tuple[ScriptedServer, TogglClient]]]:
-    opened: list[tuple[ScriptedServer, TogglClient]] = []
+    clients = ScriptedClients()
 
     def start(script: Any, auth: Any = None, **config: Any) -> tuple[ScriptedServer, TogglClient]:
-        server = ScriptedServer([script]).__enter__()
-        settings = {"requests_per_second": 0, "max_retries": 2, "timeout": 5, **config}
-        client = TogglClient(
-            ClientConfig(track_api_url=server.url, accounts_api_url=server.url, **settings),
-            auth,
-            sleep=lambda _seconds: None,
-        )
-        opened.append((server, client))
-        return server, client
+        return clients.start(script, auth=auth, **config)
 
     yield start
-    for server, client in opened:
-        client.close()
-        server.__exit__(None, None, None)
+    clients.close()
+
+
+def basic_connection(server: ScriptedServer, password: str, **extra: Any) -> dict[str, Any]:
+    """A ``toggl`` connection to ``server`` with email/password auth."""
+    extras = {"track_api_url": server.url, "accounts_api_url": server.url, "auth_mode": "basic", **extra}
+    return {
+        "conn_type": "toggl",
+        "login": EMAIL,
+        "password": password,
+        "extra": {"requests_per_second": 0, **extras},
+    }
 
 
 def scan_call(call: Callable[[], Any]) -> tuple[TogglError, Scan]:
@@ -248,19 +249,9 @@ def test_test_connection_and_the_masker_hide_every_form(
 ) -> None:
     password = PASSWORDS["double quote"]
     server, _ = echo_server(echo_script(500, password, EMAIL))
-    connection = {
-        "conn_type": "toggl",
-        "login": EMAIL,
-        "password": password,
-        "extra": {
-            "track_api_url": server.url,
-            "accounts_api_url": server.url,
-            "requests_per_second": 0,
-            "max_retries": 1,
-            "auth_mode": "basic",
-        },
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(basic_connection(server, password, max_retries=1))
+    )
     hook = TogglHook()
     with capture_logs() as logs:
         ok, message = hook.test_connection()
@@ -326,19 +317,7 @@ def test_a_task_console_carries_no_form_of_an_echoed_password(airflow_db: Any) -
 
     password = PASSWORDS["double quote"]
     with ScriptedServer([echo_script(500, password, EMAIL)]) as server:
-        connection = {
-            "conn_type": "toggl",
-            "login": EMAIL,
-            "password": password,
-            "extra": {
-                "track_api_url": server.url,
-                "accounts_api_url": server.url,
-                "auth_mode": "basic",
-                "requests_per_second": 0,
-                "max_retries": 2,
-            },
-        }
-        env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
+        env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(basic_connection(server, password, max_retries=2))}
         result = run_airflow(
             "tasks",
             "test",

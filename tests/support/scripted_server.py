@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_toggl.client import ClientConfig, TogglAuth, TogglClient
+
 
 @dataclass
 class Request:
@@ -151,3 +153,39 @@ def _read_request(sock: socket.socket) -> Request | None:
             break
         body += chunk
     return Request(method, path, headers, body, head + b"\r\n\r\n" + body)
+
+
+def client_for(
+    server: ScriptedServer,
+    auth: TogglAuth | None = None,
+    *,
+    sleep: Callable[[float], None] = lambda _seconds: None,
+    **config: Any,
+) -> TogglClient:
+    """A client with both base URLs on ``server``: pacing off, 2 retries, 5 s timeout unless ``config`` says."""
+    settings = {"requests_per_second": 0, "max_retries": 2, "timeout": 5, **config}
+    return TogglClient(
+        ClientConfig(track_api_url=server.url, accounts_api_url=server.url, **settings), auth, sleep=sleep
+    )
+
+
+class ScriptedClients:
+    """Scripted servers and their clients for one test; :meth:`close` stops them all."""
+
+    def __init__(self, sleep: Callable[[float], None] = lambda _seconds: None) -> None:
+        self._sleep = sleep
+        self._opened: list[tuple[ScriptedServer, TogglClient]] = []
+
+    def start(
+        self, *scripts: Script, auth: TogglAuth | None = None, **config: Any
+    ) -> tuple[ScriptedServer, TogglClient]:
+        """A server playing ``scripts`` (one per connection, the last repeating) and a client of it."""
+        server = ScriptedServer(list(scripts)).__enter__()
+        client = client_for(server, auth, sleep=self._sleep, **config)
+        self._opened.append((server, client))
+        return server, client
+
+    def close(self) -> None:
+        for server, client in self._opened:
+            client.close()
+            server.__exit__(None, None, None)
