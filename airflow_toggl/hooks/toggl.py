@@ -314,25 +314,15 @@ class TogglHook(BaseHook):
         """Replace the API token and return the new one (the old one stops working)."""
         return self.get_conn().reset_api_token()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        service: str = "track",
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        idempotent: bool | None = None,
-    ) -> Any:
+    def request(self, method: str, path: str, **options: Any) -> Any:
         """Call any Toggl endpoint with this connection; the parsed JSON answer (None when empty).
 
-        ``path`` is relative to the service (``track``: Track v9 and Reports v3 under
-        ``/reports/api/v3/``; ``accounts``). Secrets in the answer are registered with the masker;
+        Options as :meth:`TogglClient.request <airflow_toggl.client.client.TogglClient.request>`:
+        ``service`` (``track``: Track v9 and Reports v3 under ``/reports/api/v3/``; ``accounts``),
+        ``params``, ``json``, ``idempotent``. Secrets in the answer are registered with the masker;
         pass the answer through :meth:`without_secrets` before returning it from a task.
         """
-        return self.get_conn().request(
-            method, path, service=service, params=params, json=json, idempotent=idempotent
-        )
+        return self.get_conn().request(method, path, **options)
 
     def paginate(self, path: str, **options: Any) -> Iterator[Any]:
         """Every item of a paged Toggl listing, one page in memory at a time.
