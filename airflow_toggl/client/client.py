@@ -75,6 +75,8 @@ for _name in ("urllib3.connectionpool", "urllib3.connection"):
 
 USER_AGENT = f"airflow-toggl/{__version__} python-requests/{requests.__version__}"
 _SNIPPET_LENGTH = 200
+SIGN_IN = "POST /api/sessions"
+"""The label of a sign-in: a session created from an email and password."""
 ERROR_BODY_LIMIT = 64 * 1024
 """How much of an error answer is read (for its snippet); the rest is left unread."""
 _WIRE_ERRORS = (
@@ -430,7 +432,9 @@ class TogglClient:
         response, complete = outcome
         log.debug("Toggl %s -> %s", label, response.status_code)
         self._note_quota(response)
-        error = self._error_for(response, label, quote_errors=quote_errors, complete=complete)
+        error = self._error_for(
+            response, label, quote_errors=quote_errors, complete=complete, credential=auth.kind
+        )
         if error is not None:
             raise error
         return response
@@ -507,8 +511,12 @@ class TogglClient:
         *,
         quote_errors: bool = True,
         complete: bool | None = True,
+        credential: str | None = None,
     ) -> TogglError | None:
-        """The typed error for a non-2xx answer (or a 2xx one too large or undecodable), or None for success."""
+        """The typed error for a non-2xx answer (or a 2xx one too large or undecodable), or None for success.
+
+        ``credential`` is the kind of auth the request carried (``api_token``, ``basic``, ``session``).
+        """
         status = response.status_code
         if 200 <= status < 300:
             if complete is None:
@@ -543,8 +551,13 @@ class TogglClient:
                 response=response,
             )
         if status == 403:
+            if label == SIGN_IN:  # the email and password travel in the body; never say which was wrong
+                return TogglAuthError(
+                    f"Toggl refused the email or password for {label} (403)", credential="basic", response=response
+                )
             return TogglAuthError(
                 f"Toggl refused the credentials for {label} (403): wrong, expired or revoked",
+                credential=credential if credential != "none" else None,
                 response=response,
             )
         if status == 429:

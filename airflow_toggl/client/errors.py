@@ -72,7 +72,18 @@ class TogglConfigError(TogglError, ValueError):
 
 
 class TogglAuthError(TogglError):
-    """Toggl refused the credentials (403): wrong, expired, deleted or lacking rights."""
+    """Toggl refused the credentials (403): wrong, expired, deleted or lacking rights.
+
+    ``credential`` says which kind was refused, when known: ``api_token``, ``basic`` (an email and
+    password, sent as Basic auth or in a sign-in) or ``session`` (a session cookie).
+    """
+
+    def __init__(self, message: str, *, credential: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.credential = credential
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"credential": self.credential}
 
 
 class TogglRateLimitError(TogglError):

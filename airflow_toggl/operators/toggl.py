@@ -250,6 +250,7 @@ class TogglCredentialsCheckOperator(TogglBaseOperator):
         if not self.hook.is_logged_in():
             raise TogglAuthError(
                 f"Toggl refused the {mode} credentials of connection {self.toggl_conn_id!r} (403)",
+                credential=mode,
                 status_code=403,
             )
         return {"toggl_conn_id": self.toggl_conn_id, "auth_mode": mode, "logged_in": True}

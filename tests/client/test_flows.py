@@ -43,7 +43,17 @@ def test_wrong_credentials_are_a_typed_403(make_client, toggl_user) -> None:
     with pytest.raises(TogglAuthError) as info:
         client.get_me()
     assert info.value.status_code == 403
+    assert info.value.credential == "basic"
     assert "wrong-password" not in str(info.value)
+
+
+def test_a_refusal_names_the_kind_of_credential(make_client, token_client, toggl_user) -> None:
+    session = token_client.create_session(toggl_user["email"], toggl_user["password"])
+    token_client.delete_session(session)
+    for auth, kind in ((ApiTokenAuth("f" * 32), "api_token"), (SessionCookieAuth(session.cookie), "session")):
+        with pytest.raises(TogglAuthError) as info:
+            make_client(auth).get_me()
+        assert info.value.credential == kind
 
 
 def test_session_lifecycle(token_client: TogglClient, toggl_emulator, toggl_user) -> None:
@@ -59,9 +69,20 @@ def test_session_lifecycle(token_client: TogglClient, toggl_emulator, toggl_user
         token_client.get_me(auth=token_client.session_auth(session))
 
 
-def test_session_needs_the_right_password(token_client: TogglClient, toggl_user) -> None:
-    with pytest.raises(TogglAuthError):
-        token_client.create_session(toggl_user["email"], "not-the-password")
+@pytest.mark.parametrize(
+    ("email", "password"), [("ada@example.com", "not-the-password"), ("nobody@example.com", "pw-Distinct-7fQ2")]
+)
+def test_a_refused_sign_in_names_the_email_or_password_but_neither(
+    token_client: TogglClient, toggl_user, email: str, password: str
+) -> None:
+    """The same message for a wrong password and an unknown email: it never says which, nor shows them."""
+    with pytest.raises(TogglAuthError) as info:
+        token_client.create_session(email, password)
+    message = str(info.value)
+    assert message == "Toggl refused the email or password for POST /api/sessions (403)"
+    assert info.value.credential == "basic"
+    assert email not in repr(info.value)
+    assert password not in repr(info.value)
 
 
 def test_expired_session_is_refused(token_client: TogglClient, toggl_emulator, toggl_user) -> None:
