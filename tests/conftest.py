@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,6 +136,33 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+SECRETS_MASKER_MODULES = (
+    "airflow._shared.secrets_masker.secrets_masker",
+    "airflow.sdk._shared.secrets_masker.secrets_masker",
+)
+"""Where Airflow keeps its process-wide secrets maskers (core's and the Task SDK's)."""
+
+
+@pytest.fixture(autouse=True)
+def _masker_patterns_of_one_test() -> Iterator[None]:
+    """Airflow's secrets maskers forget, after each test, the secrets the test taught them.
+
+    A masker recompiles one regular expression of every secret it has seen each time it learns a
+    new one. A task process is short-lived; a test session is not: with every test's tokens and
+    cookies kept, each new mask costs more, and the session slows down test after test. Only
+    maskers already imported are touched, so a test that never imports Airflow does not pay for it.
+    """
+    saved = [
+        (masker, set(masker.patterns), masker.replacer)
+        for masker in (
+            sys.modules[name]._secrets_masker() for name in SECRETS_MASKER_MODULES if name in sys.modules
+        )
+    ]
+    yield
+    for masker, patterns, replacer in saved:
+        masker.patterns, masker.replacer = patterns, replacer
 
 
 AIRFLOW_PROCESS_FIXTURES = frozenset({"airflow_db", "dags_test_phase", "scheduler_phase"})
