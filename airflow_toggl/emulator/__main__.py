@@ -18,7 +18,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from airflow_toggl.emulator.config import COOKIE_STYLES, DEFAULT_SESSION_TTL, OPTION_NAMES, RATE_LIMIT_KEYS
+from airflow_toggl.emulator.config import (
+    COOKIE_STYLES,
+    DEFAULT_SESSION_TTL,
+    OPTION_NAMES,
+    PLAN_QUOTAS,
+    RATE_LIMIT_KEYS,
+)
+from airflow_toggl.emulator.seeding import SEEDED
 
 
 def is_loopback(host: str) -> bool:
@@ -85,8 +92,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="admit exactly one request per second, no burst (sets the bucket to 1 req/s, burst 1)",
     )
-    parser.add_argument("--quota-limit", type=int, default=None)
+    parser.add_argument("--quota-limit", type=int, default=None, help="one hourly limit for both quotas")
+    parser.add_argument("--user-quota-limit", type=int, default=None, help="requests naming no workspace")
+    parser.add_argument(
+        "--organization-quota-limit", type=int, default=None, help="requests naming a workspace or organization"
+    )
+    parser.add_argument(
+        "--plan-quotas",
+        action="store_true",
+        help="Toggl's own quotas: 30 an hour for the user, 30/240/600 per organization by plan",
+    )
+    parser.add_argument(
+        "--no-meter-logged",
+        dest="meter_logged",
+        action="store_false",
+        help="do not count GET /api/v9/me/logged against the user quota",
+    )
     parser.add_argument("--quota-window", type=float, default=3600.0, help="seconds")
+    seed = parser.add_argument_group("data given to every --user")
+    seed.add_argument("--plan", choices=tuple(PLAN_QUOTAS), default=None, help="the organization's plan")
+    for name in SEEDED:
+        seed.add_argument(f"--{name.replace('_', '-')}", type=int, default=0, metavar="N", help=f"add N {name}")
     parser.add_argument("--ready-file", help="write {url, ca_bundle, pid} as JSON here once listening")
     return parser
 
@@ -115,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         emulator = TogglEmulator(args.host, args.port, tls=args.tls, tls_dir=args.tls_dir, **settings)
         for user in args.user:
             emulator.add_user(user["email"], user["password"], api_token=user["api_token"])
+            emulator.seed(user["email"], plan=args.plan, **{name: getattr(args, name) for name in SEEDED})
         emulator.start()
     except (OSError, ValueError) as exc:
         print(f"toggl-emulator: {exc}", file=sys.stderr)

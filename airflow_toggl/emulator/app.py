@@ -17,8 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_toggl.emulator.data import REPORTS_PREFIX, WorkspaceData
+from airflow_toggl.emulator.api import Failure, Params, Route, Router, TrackApi
+from airflow_toggl.emulator.entries import TimeEntries
+from airflow_toggl.emulator.quotas import Quotas
+from airflow_toggl.emulator.reports import Reports
 from airflow_toggl.emulator.request import SESSION_COOKIE, Request, allowed_methods, handler_for
+from airflow_toggl.emulator.resources import RESOURCES, BadInput
 from airflow_toggl.emulator.responses import (
     Response,
     empty,
@@ -26,14 +30,13 @@ from airflow_toggl.emulator.responses import (
     http_date,
     json_response,
     method_not_allowed,
+    not_found_page,
     too_many_requests,
 )
 from airflow_toggl.emulator.state import EmulatorState, SessionRecord, User, iso_timestamp
+from airflow_toggl.emulator.store import Store
 from airflow_toggl.emulator.tokens import SessionSigner
 
-TRACK_PREFIX = "/api/v9/"
-METERED_PREFIXES = (TRACK_PREFIX, REPORTS_PREFIX)  # authenticated and metered: Track v9 and Reports v3
-UNMETERED_PATH = "/api/v9/me/logged"
 RESET_CONFIRM_PREFIX = "/api/me/password_reset/confirm/"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _FORBIDDEN = "authentication failed"
@@ -62,12 +65,18 @@ class TogglApp:
         """Bind the routes to ``state`` and the session ``signer``."""
         self.state = state
         self.signer = signer
-        self.data = WorkspaceData(state)
+        self.store = Store(state)
+        self.quotas = Quotas(state, self.store)
+        api = TrackApi(self.store)
+        self.entries = TimeEntries(api)
+        me = [
+            Route("/api/v9/me", {"GET": self.me}),
+            Route("/api/v9/me/logged", {"GET": self.logged}),
+            Route("/api/v9/me/quota", {"GET": self.quota}),
+            Route("/api/v9/me/reset_token", {"POST": self.reset_token}),
+        ]
+        self.router = Router(me + api.routes() + self.entries.routes() + Reports(self.store).routes())
         self.routes: dict[str, dict[str, Handler]] = {
-            "/api/v9/me": {"GET": self.me},
-            "/api/v9/me/logged": {"GET": self.logged},
-            "/api/v9/me/quota": {"GET": self.quota},
-            "/api/v9/me/reset_token": {"POST": self.reset_token},
             "/api/sessions": {"POST": self.create_session, "DELETE": self.delete_session},
             "/api/signup": {"POST": self.signup},
             "/api/me/close_account/track": {"POST": self.close_account},
@@ -152,28 +161,49 @@ class TogglApp:
     # Dispatch ----------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Rate limit, route, authenticate and meter one request."""
+        """Rate limit, route, authenticate, meter and answer one request."""
         credential = self.identify(request)
         limited = self._rate_limit(request, credential)
         if limited is not None:
             return limited
+        found = self.router.match(request.path)
+        if found is not None:
+            return self._track(request, credential, *found)
         handlers = self._handlers(request.path)
         if handlers is None:
-            return error(404, "not found")
+            return not_found_page()
         handler = handler_for(handlers, request.method)
         if handler is None:
             return method_not_allowed(allowed_methods(handlers))
-        if not request.path.startswith(METERED_PREFIXES):
-            return handler(request, credential)
-        if credential.user is None:
+        return handler(request, credential)
+
+    def _track(self, request: Request, credential: Credential, route: Route, params: Params) -> Response:
+        """A Track or Reports request: authenticated, counted against its quota, with the quota headers."""
+        action = handler_for(route.actions, request.method)
+        if action is None:
+            return method_not_allowed(allowed_methods(route.actions))
+        user = credential.user
+        if user is None:
             return error(403, _FORBIDDEN)
-        return self._metered(request, credential, handler)
+        self.store.ensure(user)
+        scope, admitted = self.quotas.admit(request.path, user)
+        if not admitted:
+            response = self.quotas.refusal()
+        else:
+            try:
+                response = action(request, user, params)
+            except BadInput as problem:
+                response = error(400, str(problem))
+            except Failure as failure:
+                response = error(failure.status, str(failure))
+        response.headers += self.quotas.headers(scope, user)
+        return response
 
     def _handlers(self, path: str) -> dict[str, Handler] | None:
-        """The handlers of a path, including the reset-confirm path with its code."""
+        """The handlers of an accounts path, including the reset-confirm path with its code."""
         if path.startswith(RESET_CONFIRM_PREFIX) and len(path) > len(RESET_CONFIRM_PREFIX):
             return {"POST": self.confirm_password_reset}
-        return self.routes.get(path) or self.data.handlers(path)
+        return self.routes.get(path)
 
     def _rate_limit(self, request: Request, credential: Credential) -> Response | None:
         """The leaky bucket per (identity, client IP); a 429 when it overflows."""
@@ -210,25 +240,6 @@ class TogglApp:
             return ("anonymous",)
         return ("credential", hashlib.sha256(sent.encode("utf-8", "surrogateescape")).hexdigest())
 
-    def _metered(self, request: Request, credential: Credential, handler: Handler) -> Response:
-        """Apply the hourly quota to an authenticated Track request and add its headers."""
-        config = self.state.config
-        assert credential.user is not None
-        if config.quota_limit is None or request.path == UNMETERED_PATH:
-            return handler(request, credential)
-        window = self.state.quota(credential.user.id)
-        now = self.state.now()
-        if window.try_count(now, config.quota_limit, config.quota_window):
-            response = handler(request, credential)
-        else:
-            self.state.counters.quota_exceeded += 1
-            response = error(402, "quota exceeded")
-        response.headers += [
-            ("X-Toggl-Quota-Remaining", str(window.remaining(now, config.quota_limit, config.quota_window))),
-            ("X-Toggl-Quota-Resets-In", str(window.resets_in(now, config.quota_window))),
-        ]
-        return response
-
     # Track API ---------------------------------------------------------------------------
 
     def user_json(self, user: User) -> dict[str, Any]:
@@ -253,59 +264,34 @@ class TogglApp:
             "has_password": True,
             "intercom_hash": user.intercom_hash,
             "oauth_providers": [],
-            "language": "en_US",
             "authorization_updated_at": updated,
         }
 
-    def me(self, request: Request, credential: Credential) -> Response:
-        """``GET /api/v9/me``, optionally with related data."""
-        assert credential.user is not None
-        user = credential.user
+    def me(self, request: Request, user: User, params: Params) -> Response:
+        """``GET /api/v9/me``; ``with_related_data`` adds the user's workspaces, projects and the rest."""
         payload = self.user_json(user)
         if (request.query_value("with_related_data") or "").lower() in ("true", "1"):
-            payload["workspaces"] = [
-                {
-                    "id": user.default_workspace_id,
-                    "name": f"{user.fullname}'s workspace",
-                    "organization_id": user.organization_id,
-                    "admin": True,
-                    "role": "admin",
-                    "premium": False,
-                    "at": iso_timestamp(user.created_at),
-                }
-            ]
-            for name in ("projects", "clients", "tags", "tasks", "time_entries"):
-                payload[name] = []
+            workspaces = self.store.workspaces_of(user)
+            payload["workspaces"] = [RESOURCES["workspaces"].render(w) for w in workspaces]
+            for name in ("clients", "projects", "tags", "tasks"):
+                records = [r for w in workspaces for r in self.store.records(name, w["id"])]
+                payload[name] = [
+                    RESOURCES[name].render(r) for r in sorted(records, key=RESOURCES[name].sort_key)
+                ]
+            payload["time_entries"] = [RESOURCES["time_entries"].render(r) for r in self.entries.mine(user)]
         return json_response(200, payload)
 
-    def logged(self, request: Request, credential: Credential) -> Response:
-        """``GET /api/v9/me/logged``: 200, empty body, not metered."""
+    def logged(self, request: Request, user: User, params: Params) -> Response:
+        """``GET /api/v9/me/logged``: 200 with an empty body when the credentials work."""
         return empty(200)
 
-    def quota_entry(self, user: User) -> dict[str, Any] | None:
-        """The user's hourly quota as ``/me/quota`` lists it; ``None`` when the quota is off."""
-        config = self.state.config
-        if config.quota_limit is None:
-            return None
-        window = self.state.quota(user.id)
-        now = self.state.now()
-        return {
-            "organization_id": None,
-            "remaining": window.remaining(now, config.quota_limit, config.quota_window),
-            "resets_in_secs": window.resets_in(now, config.quota_window),
-            "total": config.quota_limit,
-        }
+    def quota(self, request: Request, user: User, params: Params) -> Response:
+        """``GET /api/v9/me/quota``: each organization's quota and the user's (an empty list when quotas are off)."""
+        return json_response(200, self.quotas.listing(user))
 
-    def quota(self, request: Request, credential: Credential) -> Response:
-        """``GET /api/v9/me/quota``: the user's hourly quota (an empty list when it is off)."""
-        assert credential.user is not None
-        entry = self.quota_entry(credential.user)
-        return json_response(200, [entry] if entry is not None else [])
-
-    def reset_token(self, request: Request, credential: Credential) -> Response:
+    def reset_token(self, request: Request, user: User, params: Params) -> Response:
         """``POST /api/v9/me/reset_token``: a new token as a JSON string."""
-        assert credential.user is not None
-        return json_response(200, self.state.reset_token(credential.user))
+        return json_response(200, self.state.reset_token(user))
 
     # Accounts ----------------------------------------------------------------------------
 

@@ -26,9 +26,16 @@ OPTION_NAMES = (
     "rate_limit_key",
     "rate_limit_strict",
     "quota_limit",
+    "user_quota_limit",
+    "organization_quota_limit",
+    "plan_quotas",
+    "meter_logged",
     "quota_window",
     "clock",
 )
+# Toggl's hourly quotas: 30 for the user's own requests, and per organization by its plan.
+USER_QUOTA = 30
+PLAN_QUOTAS = {"free": 30, "starter": 240, "premium": 600}
 
 
 YEAR = 365 * 24 * 3600
@@ -40,6 +47,8 @@ NUMERIC_BOUNDS: dict[str, tuple[type, float, float, bool]] = {
     "rate_limit_burst": (int, 1, 1_000_000, False),
     "rate_limit_retry_after": (float, 0, YEAR, False),
     "quota_limit": (int, 0, 1_000_000, False),
+    "user_quota_limit": (int, 0, 1_000_000, False),
+    "organization_quota_limit": (int, 0, 1_000_000, False),
     "quota_window": (float, 0, YEAR, True),
 }
 
@@ -59,11 +68,24 @@ def bounded_number(name: str, value: Any, kind: type, lowest: float, highest: fl
 
 
 _STRICT_FIELDS = ("rate_limit_strict", "rate_limit_rps", "rate_limit_burst")
+_NULLABLE = (
+    "rate_limit_rps",
+    "rate_limit_retry_after",
+    "quota_limit",
+    "user_quota_limit",
+    "organization_quota_limit",
+)
 
 
 @dataclass
 class EmulatorConfig:
-    """Validated emulator behaviour; ``None`` turns a limit off."""
+    """Validated emulator behaviour; ``None`` turns a limit off.
+
+    The hourly quotas: ``user_quota_limit`` for requests naming no workspace or organization,
+    ``organization_quota_limit`` for the others (per user per organization). Each falls back on
+    ``quota_limit`` (one figure for both), then, with ``plan_quotas``, on Toggl's own figures
+    (30 for the user; 30, 240 or 600 by the organization's plan); with none of them, it is off.
+    """
 
     cookie_style: str = "standard"
     session_ttl: int = DEFAULT_SESSION_TTL
@@ -73,6 +95,10 @@ class EmulatorConfig:
     rate_limit_key: str = "account"
     rate_limit_strict: bool = False
     quota_limit: int | None = None
+    user_quota_limit: int | None = None
+    organization_quota_limit: int | None = None
+    plan_quotas: bool = False
+    meter_logged: bool = True
     quota_window: float = 3600.0
     clock: Callable[[], float] = field(default=time.time)
 
@@ -102,7 +128,7 @@ class EmulatorConfig:
             if value not in COOKIE_STYLES:
                 raise ValueError(f"cookie_style must be one of {', '.join(COOKIE_STYLES)}")
             return value
-        if name in ("rate_limit_rps", "rate_limit_retry_after", "quota_limit") and value is None:
+        if name in _NULLABLE and value is None:
             return None
         if name == "rate_limit_retry_after" and value == "http-date":
             return value
@@ -112,9 +138,9 @@ class EmulatorConfig:
             if value not in RATE_LIMIT_KEYS:
                 raise ValueError(f"rate_limit_key must be one of {', '.join(RATE_LIMIT_KEYS)}")
             return value
-        if name == "rate_limit_strict":
+        if name in ("rate_limit_strict", "plan_quotas", "meter_logged"):
             if not isinstance(value, bool):
-                raise ValueError("rate_limit_strict must be true or false")
+                raise ValueError(f"{name} must be true or false")
             return value
         if not callable(value):
             raise ValueError("clock must be callable")
@@ -130,6 +156,22 @@ class EmulatorConfig:
         if self.rate_limit_rps is None:
             return None
         return self.rate_limit_rps, self.rate_limit_burst, 1e-9
+
+    def user_quota(self) -> int | None:
+        """The user quota's hourly limit in force; ``None`` when it is off."""
+        if self.user_quota_limit is not None:
+            return self.user_quota_limit
+        if self.quota_limit is not None:
+            return self.quota_limit
+        return USER_QUOTA if self.plan_quotas else None
+
+    def organization_quota(self, plan: str) -> int | None:
+        """The hourly limit of an organization on ``plan``, per user; ``None`` when it is off."""
+        if self.organization_quota_limit is not None:
+            return self.organization_quota_limit
+        if self.quota_limit is not None:
+            return self.quota_limit
+        return PLAN_QUOTAS.get(plan, PLAN_QUOTAS["free"]) if self.plan_quotas else None
 
     def public(self) -> dict[str, Any]:
         """The settings as JSON-ready data (the clock is left out)."""

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from airflow_toggl.emulator.app import TogglApp
-from airflow_toggl.emulator.config import YEAR, bounded_number
 from airflow_toggl.emulator.faults import Fault, make_fault
+from airflow_toggl.emulator.quotas import USER_SCOPE
 from airflow_toggl.emulator.request import Request, allowed_methods, handler_for
-from airflow_toggl.emulator.responses import Response, error, json_response, method_not_allowed
+from airflow_toggl.emulator.responses import Response, control_error, json_response, method_not_allowed
+from airflow_toggl.emulator.seeding import DataControls
 from airflow_toggl.emulator.state import Counters, EmulatorState
 
 CONTROL_PREFIX = "/_emulator"
-MAX_TIME_ENTRIES = 100_000
-_LAST_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment a date can show
 
 
 def parameter_names(function: Callable[..., Any]) -> tuple[str, ...]:
@@ -39,8 +37,8 @@ _USER_FIELDS = parameter_names(EmulatorState.add_user)
 _FAULT_FIELDS = parameter_names(make_fault)
 
 
-class Controller:
-    """The operations tests use to arrange and inspect the emulator."""
+class Controller(DataControls):
+    """The operations tests use to arrange and inspect the emulator (seeding data among them)."""
 
     def __init__(self, state: EmulatorState, app: TogglApp) -> None:
         """Operate on ``state`` through ``app`` (for sessions)."""
@@ -144,15 +142,24 @@ class Controller:
             return result
 
     def quota(self, email: str) -> dict[str, Any]:
-        """The hourly quota of an account, without spending a request (``None`` values when off)."""
+        """The user quota of an account, without spending a request (``None`` values when off)."""
         with self.state.lock:
             user = self.state.find_by_email(email)
             if user is None:
                 raise LookupError("no open account with that email")
-            entry = self.app.quota_entry(user)
+            entry = self.app.quotas.entry(USER_SCOPE, user)
             if entry is None:
                 return {"organization_id": None, "remaining": None, "resets_in_secs": None, "total": None}
             return entry
+
+    def quotas(self, email: str) -> list[dict[str, Any]]:
+        """Every quota of an account as ``/me/quota`` lists them, without spending a request."""
+        with self.state.lock:
+            user = self.state.find_by_email(email)
+            if user is None:
+                raise LookupError("no open account with that email")
+            self.app.store.ensure(user)
+            return self.app.quotas.listing(user)
 
     def is_session_live(self, cookie_value: str) -> bool:
         """Whether a cookie value would authenticate right now."""
@@ -168,28 +175,6 @@ class Controller:
             token, _ = self.app.issue_session(user)
             return token
 
-    def add_time_entries(
-        self, email: str, *, start: Any, count: int, every: float = 3600.0, seconds: int = 1800
-    ) -> int:
-        """Give an account ``count`` time entries from ``start`` (datetime, ISO text or epoch seconds).
-
-        Bounded (at most ``MAX_TIME_ENTRIES`` a call, all of them between 1970 and 9999) so one call
-        cannot hold the emulator for long or store a time no date can show.
-        """
-        begin = bounded_number("start", _epoch_seconds(start), float, 0, _LAST_EPOCH, False)
-        count = bounded_number("count", count, int, 0, MAX_TIME_ENTRIES, False)
-        every = bounded_number("every", every, float, 0, YEAR, True)
-        seconds = bounded_number("seconds", seconds, int, 0, YEAR, False)
-        if begin + count * every + seconds > _LAST_EPOCH:
-            raise ValueError("the time entries would end after the year 9999")
-        with self.state.lock:
-            user = self.state.find_by_email(email)
-            if user is None:
-                raise ValueError("no open account with that email")
-            return self.app.data.add_time_entries(
-                user, start=begin, count=count, every=every, seconds=seconds
-            )
-
     def outbox(self, email: str) -> list[str]:
         """Password reset codes sent to ``email``, oldest first."""
         with self.state.lock:
@@ -197,6 +182,7 @@ class Controller:
 
 
 _TIME_ENTRY_FIELDS = parameter_names(Controller.add_time_entries)
+_SEED_FIELDS = parameter_names(Controller.seed)
 
 
 class ControlApi:
@@ -215,6 +201,12 @@ class ControlApi:
             "/quota": {"GET": self._http_quota},
             "/outbox": {"GET": self._http_outbox},
             "/time_entries": {"POST": self._http_add_time_entries},
+            "/quotas": {"GET": self._http_quotas},
+            "/organizations": {"POST": self._http_add_organization},
+            "/plan": {"POST": self._http_set_plan},
+            "/workspaces": {"POST": self._http_add_workspace},
+            "/records": {"POST": self._http_add_record},
+            "/seed": {"POST": self._http_seed},
             "/config": {"GET": self._http_get_config, "POST": self._http_configure},
         }
 
@@ -222,14 +214,14 @@ class ControlApi:
         """Answer one ``/_emulator/...`` request."""
         handlers = self.routes.get(request.path[len(CONTROL_PREFIX) :].rstrip("/") or "/")
         if handlers is None:
-            return error(404, "not found")
+            return control_error(404, "not found")
         handler = handler_for(handlers, request.method)
         if handler is None:
-            return method_not_allowed(allowed_methods(handlers))
+            return method_not_allowed(allowed_methods(handlers), control=True)
         try:
             return handler(request)
         except (TypeError, ValueError) as exc:
-            return error(400, str(exc))
+            return control_error(400, str(exc))
 
     def _http_add_user(self, request: Request) -> Response:
         """``POST /_emulator/users``: create an account."""
@@ -241,7 +233,7 @@ class ControlApi:
     def _http_get_user(self, request: Request) -> Response:
         """``GET /_emulator/users?email=``: an account's record."""
         record = self.controller.user(request.query_value("email") or "")
-        return json_response(200, record) if record is not None else error(404, "no such user")
+        return json_response(200, record) if record is not None else control_error(404, "no such user")
 
     def _http_add_fault(self, request: Request) -> Response:
         """``POST /_emulator/faults``: queue a fault."""
@@ -270,19 +262,64 @@ class ControlApi:
         try:
             return json_response(200, self.controller.quota(request.query_value("email") or ""))
         except LookupError:
-            return error(404, "no such user")
+            return control_error(404, "no such user")
 
     def _http_outbox(self, request: Request) -> Response:
         """``GET /_emulator/outbox?email=``: reset codes sent."""
         email = request.query_value("email")
         if not email:
-            return error(400, "email is required")
+            return control_error(400, "email is required")
         return json_response(200, self.controller.outbox(email))
 
     def _http_add_time_entries(self, request: Request) -> Response:
         """``POST /_emulator/time_entries``: seed an account's time entries."""
         data = _body(request, _TIME_ENTRY_FIELDS)
         return json_response(201, {"added": self.controller.add_time_entries(data.pop("email", ""), **data)})
+
+    def _http_quotas(self, request: Request) -> Response:
+        """``GET /_emulator/quotas?email=``: every quota of an account."""
+        try:
+            return json_response(200, self.controller.quotas(request.query_value("email") or ""))
+        except LookupError:
+            return control_error(404, "no such user")
+
+    def _http_add_organization(self, request: Request) -> Response:
+        """``POST /_emulator/organizations``: ``{email, name, plan}``."""
+        data = _body(request, ("email", "name", "plan"))
+        return json_response(
+            201, self.controller.add_organization(data.pop("email", ""), data.pop("name", ""), **data)
+        )
+
+    def _http_set_plan(self, request: Request) -> Response:
+        """``POST /_emulator/plan``: ``{organization_id, plan}``."""
+        data = _body(request, ("organization_id", "plan"))
+        try:
+            self.controller.set_plan(data.get("organization_id", 0), data.get("plan", ""))
+        except LookupError:
+            return control_error(404, "no such organization")
+        return json_response(200, {})
+
+    def _http_add_workspace(self, request: Request) -> Response:
+        """``POST /_emulator/workspaces``: ``{email, name, organization_id}``."""
+        data = _body(request, ("email", "name", "organization_id"))
+        return json_response(
+            201, self.controller.add_workspace(data.pop("email", ""), data.pop("name", ""), **data)
+        )
+
+    def _http_add_record(self, request: Request) -> Response:
+        """``POST /_emulator/records``: ``{email, resource, fields}``."""
+        data = _body(request, ("email", "resource", "fields"))
+        fields = data.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ValueError("fields must be a JSON object")
+        return json_response(
+            201, self.controller.add_record(data.get("email", ""), data.get("resource", ""), **fields)
+        )
+
+    def _http_seed(self, request: Request) -> Response:
+        """``POST /_emulator/seed``: numbered workspaces, projects, clients, tags and time entries."""
+        data = _body(request, _SEED_FIELDS)
+        return json_response(201, self.controller.seed(data.pop("email", ""), **data))
 
     def _http_get_config(self, request: Request) -> Response:
         """``GET /_emulator/config``: the settings in force."""
@@ -292,20 +329,6 @@ class ControlApi:
         """``POST /_emulator/config``: change settings (not the clock)."""
         data = _body(request, tuple(self.controller.configure()))
         return json_response(200, self.controller.configure(**data))
-
-
-def _epoch_seconds(value: Any) -> float:
-    """A moment given as a datetime (naive means UTC), ISO 8601 text or epoch seconds."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError("start must be a datetime, ISO 8601 text or epoch seconds") from None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("start must be a datetime, ISO 8601 text or epoch seconds")
-    return float(value)
 
 
 def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:

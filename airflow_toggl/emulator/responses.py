@@ -39,13 +39,23 @@ def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | No
 
 
 def error(status: int, message: str) -> Response:
-    """A JSON error answer: ``{"message": ...}``."""
+    """A Toggl error answer: the message as a JSON string (``"Invalid project color"``)."""
+    return json_response(status, message)
+
+
+def control_error(status: int, message: str) -> Response:
+    """An error of the emulator's own control API: ``{"message": ...}``."""
     return json_response(status, {"message": message})
 
 
-def method_not_allowed(allow: str) -> Response:
+def not_found_page() -> Response:
+    """The plain-text 404 of a path no Toggl service serves."""
+    return Response(404, [("Content-Type", "text/plain; charset=utf-8")], b"404 page not found\n")
+
+
+def method_not_allowed(allow: str, *, control: bool = False) -> Response:
     """405 with the ``Allow`` header listing what the path serves."""
-    response = error(405, "method not allowed")
+    response = (control_error if control else error)(405, "method not allowed")
     response.headers.append(("Allow", allow))
     return response
 

@@ -119,7 +119,7 @@ class EmulatorState:
         self.reset_codes: dict[str, int] = {}
         self.outboxes: dict[str, list[str]] = {}
         self.buckets: dict[tuple[Any, ...], LeakyBucket] = {}
-        self.quotas: dict[int, QuotaWindow] = {}
+        self.quotas: dict[tuple[Any, ...], QuotaWindow] = {}
         self.faults: list[Fault] = []
         self.counters = Counters()
         self._secret = secrets.token_bytes(32)
@@ -263,6 +263,6 @@ class EmulatorState:
             bucket = self.buckets[key] = LeakyBucket(updated=self.now())
         return bucket
 
-    def quota(self, user_id: int) -> QuotaWindow:
-        """The quota window of one user."""
-        return self.quotas.setdefault(user_id, QuotaWindow())
+    def quota(self, key: tuple[Any, ...]) -> QuotaWindow:
+        """The quota window of one (user, scope)."""
+        return self.quotas.setdefault(key, QuotaWindow())

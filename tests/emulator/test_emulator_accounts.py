@@ -47,7 +47,7 @@ def test_signup_with_a_taken_email_is_400(
 ) -> None:
     response = http.post(f"{em.url}/api/signup", json=signup_body(email="alice@example.com"))
     assert response.status_code == 400
-    assert "message" in response.json()
+    assert response.json() == "email is already taken"  # Toggl's errors are JSON strings
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,8 @@ def test_signup_with_invalid_fields_is_400(
 ) -> None:
     response = http.post(f"{em.url}/api/signup", json=signup_body(**overrides))
     assert response.status_code == 400
-    assert response.json()["message"]
+    assert isinstance(response.json(), str)
+    assert response.json()
 
 
 def test_signup_body_must_be_json(em: TogglEmulator, http: requests.Session) -> None:

@@ -31,7 +31,8 @@ ME_FIELDS = {
     "has_password": bool,
     "openid_enabled": bool,
     "intercom_hash": str,
-    "language": str,
+    "oauth_providers": list,
+    "authorization_updated_at": str,
 }
 
 
@@ -80,7 +81,9 @@ def test_me_with_related_data(em: TogglEmulator, alice: dict[str, Any], http: re
     workspace = body["workspaces"][0]
     assert workspace["id"] == alice["default_workspace_id"]
     assert set(workspace) >= {"id", "name", "organization_id"}
-    for name in ("projects", "clients", "tags", "tasks", "time_entries"):
+    assert sorted(project["name"] for project in body["projects"]) == ["Development", "Operations", "Research"]
+    assert {project["workspace_id"] for project in body["projects"]} == {alice["default_workspace_id"]}
+    for name in ("clients", "tags", "tasks", "time_entries"):
         assert body[name] == []
 
 

@@ -21,7 +21,7 @@ def test_workspace_and_projects_are_seeded(em: TogglEmulator, alice: dict[str, A
     projects = http.get(
         f"{em.url}/api/v9/workspaces/{alice['default_workspace_id']}/projects", auth=_auth(alice)
     ).json()
-    assert [p["name"] for p in projects] == ["Research", "Development", "Operations"]
+    assert [p["name"] for p in projects] == ["Development", "Operations", "Research"]  # by name, as Toggl sorts
     assert {p["workspace_id"] for p in projects} == {alice["default_workspace_id"]}
 
 
@@ -31,7 +31,7 @@ def test_projects_page_by_page_and_per_page(em: TogglEmulator, alice: dict[str, 
         [p["name"] for p in http.get(url, params={"page": n, "per_page": 2}, auth=_auth(alice)).json()]
         for n in (1, 2, 3)
     ]
-    assert pages == [["Research", "Development"], ["Operations"], []]
+    assert pages == [["Development", "Operations"], ["Research"], []]
     assert http.get(url, params={"per_page": 0}, auth=_auth(alice)).status_code == 400
 
 

@@ -47,8 +47,9 @@ def test_quota_is_exposed(toggl_conn_env, toggl_emulator) -> None:
     assert hook.last_quota is not None
     assert hook.last_quota.remaining == 29
     assert 0 < hook.last_quota.resets_in <= 3600
-    (entry,) = hook.get_quota()
-    assert entry["total"] == 30
+    quotas = {entry["organization_id"]: entry for entry in hook.get_quota()}
+    assert quotas[None]["total"] == 30  # the user quota; each organization's is listed beside it
+    assert quotas[None]["remaining"] == 28  # /me and /me/quota itself
 
 
 def test_quota_beyond_max_wait_raises_with_the_reset_time(toggl_emulator, toggl_user, monkeypatch) -> None:
