@@ -147,7 +147,8 @@ class Store:
         """Create a record of resource ``name`` from a body, in the workspace the body names or ``user``'s default."""
         resource = RESOURCES[name]
         workspace_id = body.get("workspace_id") or body.get("wid") or user.default_workspace_id
-        self.ensure(user)
+        if not self.is_member(user, workspace_id):
+            raise BadInput("User does not have access to this resource.")
         record = resource.blank()
         resource.apply(record, body, creating=True)
         record[resource.owner] = workspace_id
