@@ -336,6 +336,7 @@ class TrackApi:
         base = "/api/v9"
         table = [
             Route(f"{base}/me/workspaces", {"GET": self.my_workspaces}),
+            Route(f"{base}/workspaces", {"GET": self.my_workspaces}),
             Route(f"{base}/me/organizations", {"GET": self.my_organizations}),
             Route(
                 f"{base}/workspaces/{{workspace_id}}", {"GET": self.get_workspace, "PUT": self.put_workspace}

@@ -82,7 +82,7 @@ class TimeEntries:
         return json_response(200, ENTRIES.render(record))
 
     def create(self, request: Request, user: User, params: Params) -> Response:
-        """``POST /workspaces/{workspace_id}/time_entries``: a stopped entry, or a running one (negative duration)."""
+        """``POST /workspaces/{workspace_id}/time_entries``: a stopped entry, or a running one (a negative or no duration, no stop)."""
         workspace_id = params["workspace_id"]
         self.api.workspace(user, workspace_id)
         body = body_of(request)
@@ -93,6 +93,9 @@ class TimeEntries:
             raise BadInput("Workspace ID in the body does not match the workspace in the path")
         record = ENTRIES.blank()
         ENTRIES.apply(record, body, creating=True)
+        if body.get("duration") is None and body.get("stop") is None:
+            body = {**body, "duration": RUNNING}  # neither a duration nor a stop: the entry runs, as in Toggl
+            record["duration"] = RUNNING
         self._settle(record, body)
         if record["duration"] < 0:
             self._stop_running(user)

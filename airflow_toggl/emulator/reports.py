@@ -9,7 +9,7 @@ none of them. Every method expects the caller to hold ``state.lock``.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any
 
 from airflow_toggl.emulator.api import Failure, Params, Route, body_of
@@ -39,23 +39,28 @@ class Reports:
     def _entries(
         self, user: User, workspace_id: int, body: dict[str, Any], *, days: int | None = None
     ) -> tuple[list[dict[str, Any]], float, float]:
-        """The workspace's undeleted entries starting within the body's dates, oldest first, and the range."""
+        """The workspace's undeleted, stopped entries starting within the body's dates, oldest first, and the range.
+
+        ``end_date`` defaults to today (or ``start_date`` when that is later); a running entry is
+        left out, as Toggl's reports leave it out until it stops.
+        """
         if not self.store.is_member(user, workspace_id):
             raise Failure(403, NO_WORKSPACE)
         low = _day(body.get("start_date"), "start_date")
         if days is not None and body.get("end_date") is None:
             high = low + days * DAY
+        elif body.get("end_date") is None:
+            high = max(low, self.store.state.now() // DAY * DAY) + DAY
         else:
             high = _day(body.get("end_date"), "end_date") + DAY  # the whole end day
         if high - DAY < low:
             raise BadInput("'end_date' must be after 'start_date'")
         if days is not None and high - low > days * DAY:
             raise BadInput(f"The report period is limited to {days} days")
-        now = self.store.state.now()
         entries = [
-            {**record, "seconds": _seconds(record, now)}
+            {**record, "seconds": int(record["duration"])}
             for record in self.store.records("time_entries", workspace_id)
-            if low <= record["start"] < high
+            if low <= record["start"] < high and record["stop"] is not None
         ]
         entries.sort(key=lambda record: (record["start"], record["id"]))
         return entries, low, high
@@ -143,11 +148,6 @@ class Reports:
         ]
 
 
-def _seconds(record: dict[str, Any], now: float) -> int:
-    """Tracked seconds; a running entry counts up to now."""
-    return int(max(0, now - record["start"])) if record["stop"] is None else int(record["duration"])
-
-
 def _row(entry: dict[str, Any], username: str, row_number: int) -> dict[str, Any]:
     """The detailed-report row holding this one entry."""
     return {
@@ -166,8 +166,9 @@ def _row(entry: dict[str, Any], username: str, row_number: int) -> dict[str, Any
                 "id": entry["id"],
                 "seconds": entry["seconds"],
                 "start": iso(entry["start"]),
-                "stop": iso(entry["stop"]) if entry["stop"] is not None else None,
+                "stop": iso(entry["stop"]),
                 "at": iso(entry["at"]),
+                "at_tz": iso(entry["at"]),  # the user's time zone: UTC here
             }
         ],
         "row_number": row_number,
@@ -213,4 +214,4 @@ def _body_int(
     return value
 
 
-__all__ = ["REPORTS_PREFIX", "Reports", "timedelta"]
+__all__ = ["REPORTS_PREFIX", "Reports"]

@@ -190,6 +190,7 @@ WORKSPACES = Resource(
         Field("rounding_minutes", "int", 0),
         Field("api_token", "str", writable=False),
         Field("at", "stamp", writable=False),
+        Field("last_modified", "stamp", writable=False),
         Field("logo_url", "str", "https://assets.track.toggl.com/images/workspace.jpg", writable=False),
         Field("ical_url", "str", writable=False),
         Field("ical_enabled", "bool", False),

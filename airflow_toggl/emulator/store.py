@@ -8,6 +8,7 @@ time entries) through :meth:`Store.add`. Every method expects the caller to hold
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_toggl.emulator.config import PLAN_QUOTAS
@@ -180,8 +181,11 @@ class Store:
         record = {**resource.blank(), **values}
         record["id"] = record.get("id") or self.new_id()
         record["at"] = now if at is None else at
-        if "created_at" in record and record["created_at"] is None:
-            record["created_at"] = record["at"]
+        for stamp in ("created_at", "last_modified"):
+            if stamp in record and record[stamp] is None:
+                record[stamp] = record["at"]
+        if resource.name == "projects" and record["start_date"] is None:
+            record["start_date"] = datetime.fromtimestamp(record["at"], tz=timezone.utc).date().isoformat()
         self.tables[resource.name][record["id"]] = record
         return record
 

@@ -107,6 +107,18 @@ def test_endpoint_answers_as_the_contract_says(world: Any, endpoint: dict[str, A
         assert payload, "an empty list proves nothing: the world above gives every listing a record"
     for index, item in enumerate(items):
         _check_fields(item, fields or {}, f"{endpoint['method']} {endpoint['path']} [{index}]")
+    for dotted, schema in endpoint.get("nested", {}).items():
+        inner = _reach(items, dotted.split("."))
+        assert inner, f"nothing inside {dotted} to check"
+        for item in inner:
+            _check_fields(item, CONTRACT["schemas"][schema], f"{endpoint['path']} {dotted}")
+
+
+def _reach(items: list[Any], names: list[str]) -> list[Any]:
+    """The objects inside the list field ``names[0]`` of each item, then inside ``names[1]``..."""
+    for name in names:
+        items = [inner for item in items for inner in item[name]]
+    return items
 
 
 def test_quota_headers_on_every_answer(toggl_emulator_factory: Any) -> None:
