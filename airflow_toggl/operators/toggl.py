@@ -103,6 +103,29 @@ class TogglBaseOperator(BaseOperator):
             if not self.deferrable or _wait_asked(error) is None:
                 raise
             self.defer_until_quota_reset(error)
+        finally:
+            self.record_status()
+
+    def status_notes(self) -> dict[str, Any]:
+        """What this task saw for the sessions page: the user quota of its last answer.
+
+        Every request of the operators in this module is about the user (identity, sessions,
+        account), so it counts against the user quota. Subclasses add what else they learnt.
+        """
+        return {"quota": self.hook.last_quota}
+
+    def record_status(self) -> None:
+        """Keep :meth:`status_notes` in the connection's status record; a failure here only logs."""
+        from airflow_toggl.sessions.status import StatusRecord
+
+        try:
+            notes = {name: value for name, value in self.status_notes().items() if value is not None}
+            if notes:
+                StatusRecord(self.toggl_conn_id).note(**notes)
+        except TogglError:
+            return  # no client was built (bad settings): nothing was seen
+        except Exception as error:
+            self.log.warning("Could not record what the task saw of Toggl (%s).", type(error).__name__)
 
     def check_arguments(self) -> None:
         """Check the rendered arguments before any request; errors name the field. Subclasses add theirs."""
@@ -217,6 +240,7 @@ class TogglIdentityCheckOperator(TogglSessionOperator):
 
         me = self.hook.get_me()
         identity = public_identity(me)
+        self._identity_seen = identity
         self.log.info("Toggl credentials belong to user %s <%s>.", identity["id"], identity["email"])
         check_identity(
             me,
@@ -225,6 +249,11 @@ class TogglIdentityCheckOperator(TogglSessionOperator):
             workspace_id=self.expected_workspace_id or None,
         )
         return identity
+
+    def status_notes(self) -> dict[str, Any]:
+        """The quota, and whose credentials these are."""
+        identity = getattr(self, "_identity_seen", None)
+        return {**super().status_notes(), "identity": identity, "auth_mode": self.hook.settings.auth_mode}
 
 
 class TogglCredentialsCheckOperator(TogglBaseOperator):
@@ -351,6 +380,12 @@ class TogglRotateSessionOperator(TogglSessionOperator):
             summary["expires_at"],
         )
         return summary
+
+    def status_notes(self) -> dict[str, Any]:
+        """The quota, and the threshold the page measures the stored session's time left against."""
+        from airflow_toggl.sessions.rotation import min_remaining_of
+
+        return {**super().status_notes(), "rotation_threshold": min_remaining_of(self.min_remaining)}
 
 
 class TogglRequestPasswordResetOperator(TogglBaseOperator):

@@ -265,7 +265,7 @@ def _decode(key: str, raw: str) -> StoredSession:
         user_id = data.get("user_id")
         if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
             raise _FieldError("user_id is not an integer")
-        created_at = _parse_time(data.get("created_at"))
+        created_at = parse_time(data.get("created_at"))
         stale_items = data.get("stale_session_tokens") or []
         if not isinstance(stale_items, list):
             raise _FieldError("stale_session_tokens is not a list")
@@ -289,11 +289,12 @@ def _session_of(item: Any) -> TogglSession:
     session = TogglSession.from_cookie(cookie)
     if session.expires_at is None:
         # Not a JWT: keep the expiry that was recorded when it was stored, if any.
-        session = TogglSession(cookie=cookie, expires_at=_parse_time(item.get("expires_at")))
+        session = TogglSession(cookie=cookie, expires_at=parse_time(item.get("expires_at")))
     return session
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp (UTC when it names no zone), None for None; a ValueError naming no value otherwise."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -315,6 +316,7 @@ __all__ = [
     "default_session_key",
     "iso_utc",
     "looks_sensitive",
+    "parse_time",
     "read_secret_variable",
     "same_cookie",
     "session_label",

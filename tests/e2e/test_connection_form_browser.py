@@ -9,8 +9,6 @@ kept in ``test-artifacts/``. ``scripts/install_browser`` installs Debian's ``chr
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,21 +18,12 @@ import pytest
 
 from airflow_toggl.hooks.toggl import KNOWN_EXTRAS
 from tests.support.airflow_cluster import AirflowCluster
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STANDARD_LABELS = ["Email", "Password"]
 EXTRA_LABELS = [
     "API token",
@@ -50,19 +39,6 @@ EXTRA_LABELS = [
 ]
 
 
-def _browser_or_skip() -> Any:
-    """Playwright and Debian's chromium, or a skip (a failure under CI, where both must be installed)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("the browser test needs playwright and chromium: run scripts/install_browser")
-        pytest.skip("chromium or playwright missing: run scripts/install_browser")
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowCluster]:
     """An Airflow API server (the UI) on a free loopback port, with connection tests enabled."""
@@ -75,7 +51,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowClus
 
 @pytest.fixture
 def page(api_server: AirflowCluster) -> Iterator[Any]:
-    sync_playwright = _browser_or_skip()
+    sync_playwright = browser_or_skip()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1800})

@@ -72,24 +72,24 @@ def test_fresh_session_is_not_rotated(env, toggl_emulator, toggl_user) -> None:
 def test_create_fault_leaves_store_and_sessions_alone(env, toggl_emulator, toggl_user) -> None:
     toggl_emulator.configure(session_ttl=3600)
     rotate()
-    before, sessions = dict(env.data), live(toggl_emulator, toggl_user)
+    before, sessions = env.data.get(KEY), live(toggl_emulator, toggl_user)
     toggl_emulator.inject_fault("/api/sessions", method="POST", status=500, count=1)
     with pytest.raises(TogglAPIError) as info:
         rotate()
     assert info.value.status_code == 500
-    assert env.data == before
+    assert env.data.get(KEY) == before
     assert live(toggl_emulator, toggl_user) == sessions
 
 
 def test_verify_fault_deletes_the_new_session(env, toggl_emulator, toggl_user) -> None:
     toggl_emulator.configure(session_ttl=3600)
     rotate()
-    before, sessions = dict(env.data), live(toggl_emulator, toggl_user)
+    before, sessions = env.data.get(KEY), live(toggl_emulator, toggl_user)
     toggl_emulator.inject_fault("/api/v9/me", method="GET", status=500, count=10)
     with pytest.raises(TogglAPIError):
         rotate(check_live=False)
     toggl_emulator.clear_faults()
-    assert env.data == before
+    assert env.data.get(KEY) == before
     assert live(toggl_emulator, toggl_user) == sessions  # the new one was created, then deleted
 
 
@@ -97,7 +97,7 @@ def test_store_write_fault_deletes_the_new_session(env, toggl_emulator, toggl_us
     env.fail_set = 1
     with pytest.raises(RuntimeError):
         rotate()
-    assert env.data == {}
+    assert KEY not in env.data
     assert live(toggl_emulator, toggl_user) == set()
 
 
@@ -272,7 +272,7 @@ def test_rotation_interrupted_by_the_quota_defers_without_leaking(
     with pytest.raises(TaskDeferred):
         operator.execute({})
     assert toggl_emulator.live_sessions(toggl_user["email"]) == []
-    assert variables.data == {}
+    assert KEY not in variables.data
     event = {"status": "quota_reset", "resume_at": "2026-01-01T00:00:00+00:00"}
     result = ops.TogglRotateSessionOperator(task_id="rotate", deferrable=True).execute_complete({}, event)
     assert result["rotated"] is True

@@ -1,0 +1,63 @@
+"""The page's "check now": one ``/me/logged`` with a connection's stored session.
+
+The only request to Toggl the plugin ever sends, and only when a user with permission to edit
+connections asks for it. It never waits for a quota reset in the API server: a used-up quota is
+reported as such. The outcome and the quota Toggl reported are kept in the status record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_toggl.client.limits import Quota
+from airflow_toggl.exceptions import TogglConfigError, TogglError, TogglQuotaExceededError
+from airflow_toggl.hooks.toggl import TogglHook
+from airflow_toggl.sessions.status import USER_QUOTA, StatusRecord
+from airflow_toggl.sessions.store import SessionStore
+from airflow_toggl.ui.sources import ServerVariables
+
+CHECK_REQUEST = "GET /api/v9/me/logged"
+CHECK_COST = (
+    "one request with the stored session; it counts against the user's hourly quota "
+    "(30 per hour), as Toggl documents no exemption for it"
+)
+
+
+def check_stored_session(conn_id: str, session_key: str, *, checked_by: str | None = None) -> dict[str, Any]:
+    """Ask Toggl whether the session stored under ``session_key`` still works; no secret in the answer."""
+    variables = ServerVariables()
+    result: dict[str, Any] = {"conn_id": conn_id, "request": CHECK_REQUEST, "cost": CHECK_COST, "sent": False}
+    hook = None
+    try:
+        stored = SessionStore(session_key, variables=variables).load()
+        if stored is None:
+            raise TogglConfigError("session_key", f"no session is stored under {session_key!r}")
+        hook = TogglHook(conn_id, session_cookie=stored.session.cookie, max_quota_wait=0)
+        result["sent"] = True
+        live = hook.is_session_live(stored.session)
+        ok, message = (
+            live,
+            "Toggl accepted the stored session" if live else "Toggl refused the stored session (403)",
+        )
+    except TogglQuotaExceededError as error:
+        ok, message = False, f"the user's hourly quota is used up; it resets in {error.resets_in:.0f} s"
+    except TogglError as error:
+        ok, message = False, str(error)
+    quota = _last_quota(hook) if result["sent"] else None
+    result.update(ok=ok, message=message, quota=None)
+    if quota is not None:
+        result["quota"] = {"scope": USER_QUOTA, "remaining": quota.remaining, "resets_in": quota.resets_in}
+    StatusRecord(conn_id, variables=variables).note(
+        quota=quota, check={"ok": ok, "message": message, "by": checked_by}
+    )
+    return result
+
+
+def _last_quota(hook: TogglHook | None) -> Quota | None:
+    try:
+        return None if hook is None else hook.last_quota
+    except TogglError:
+        return None  # the connection's settings are invalid: no client, nothing seen
+
+
+__all__ = ["CHECK_COST", "CHECK_REQUEST", "check_stored_session"]
