@@ -159,7 +159,7 @@ def user_of(facts: ConnectionFacts) -> dict[str, Any] | None:
     return {
         "id": stored_id,
         "email": facts.login,
-        "source": "session store; email: the connection's login",
+        "source": "store (id) and login (email)",
         "seen_at": None,
     }
 

@@ -160,13 +160,13 @@
     }
     row.quotas.forEach(function (q) {
       var left = q.remaining === null ? "?" : q.remaining;
-      var text = q.scope + ": " + left + " left";
+      td.appendChild(el("span", "quota", q.scope + ": " + left + " left"));
+      var detail = "seen " + ago(q.seen_at);
       if (q.resets_in !== null && q.seen_at) {
         var resetsAt = new Date(q.seen_at).getTime() + q.resets_in * 1000;
-        text += resetsAt > serverNow ? ", resets in " + duration((resetsAt - serverNow) / 1000) : ", reset since";
+        detail = (resetsAt > serverNow ? "resets in " + duration((resetsAt - serverNow) / 1000) : "reset since") + "; " + detail;
       }
-      td.appendChild(el("span", "quota", text));
-      td.appendChild(el("span", "hint line", "seen " + ago(q.seen_at)));
+      td.appendChild(el("span", "hint line", detail));
     });
     return td;
   }
