@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def serialized(path: Path, dag_id: str) -> dict[str, Any]:
-    from airflow.serialization.serialized_objects import DagSerialization
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization
+    except ImportError:  # Airflow before 3.3
+        from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization
 
     spec = importlib.util.spec_from_file_location(f"dag_{dag_id}", path)
     assert spec is not None
