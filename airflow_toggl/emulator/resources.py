@@ -265,6 +265,8 @@ PROJECTS = Resource(
         Field("created_at", "stamp", writable=False),
         Field("rate_last_updated", "stamp", writable=False),
         Field("pinned", "bool", False),
+        Field("is_shared", "bool", False, writable=False),
+        Field("tasks_count", "int", writable=False),
         Field("can_track_time", "bool", True, writable=False),
         Field("permissions", "any", writable=False),
         *_stamps(),

@@ -17,6 +17,15 @@ from airflow_toggl.emulator.state import EmulatorState, User
 
 PROJECT_NAMES = ("Research", "Development", "Operations")
 PLAN_IDS = {"free": 0, "starter": 1, "premium": 2}
+NO_TRIAL = {
+    "trial": False,
+    "trial_available": True,
+    "trial_end_date": None,
+    "next_payment_date": None,
+    "last_pricing_plan_id": None,
+    "can_have_trial": True,
+    "trial_plan_id": None,
+}
 
 
 class Store:
@@ -89,6 +98,7 @@ class Store:
         if organization is None:
             raise LookupError("no such organization")
         organization["plan"] = plan
+        organization["trial_info"] = dict(NO_TRIAL)
         organization["pricing_plan_id"] = PLAN_IDS[plan]
         organization["pricing_plan_name"] = plan.capitalize()
         self._sync_premium(organization_id)
