@@ -329,6 +329,48 @@ class TrackApi:
         shown = [w for w in self.store.workspaces_of(user) if w["organization_id"] == organization_id]
         return json_response(200, [RESOURCES["workspaces"].render(w) for w in shown])
 
+    # Tasks of a project ------------------------------------------------------------------
+
+    def project(self, user: User, params: Params) -> dict[str, Any]:
+        """The project a ``.../projects/{project_id}/...`` path names."""
+        return self.record(
+            user, RESOURCES["projects"], {"workspace_id": params["workspace_id"], "id": params["project_id"]}
+        )
+
+    def project_tasks(self, request: Request, user: User, params: Params) -> Response:
+        """``GET /workspaces/{workspace_id}/projects/{project_id}/tasks``."""
+        project = self.project(user, params)
+        tasks = RESOURCES["tasks"]
+        records = [
+            r
+            for r in self.store.records("tasks", project["workspace_id"])
+            if r["project_id"] == project["id"]
+        ]
+        return json_response(200, [tasks.render(r) for r in sorted(records, key=tasks.sort_key)])
+
+    def create_project_task(self, request: Request, user: User, params: Params) -> Response:
+        """``POST /workspaces/{workspace_id}/projects/{project_id}/tasks``."""
+        project = self.project(user, params)
+        body = {**body_of(request), "workspace_id": project["workspace_id"], "project_id": project["id"]}
+        return json_response(200, RESOURCES["tasks"].render(self.store.add(user, "tasks", body)))
+
+    def _in_project(self, resource: Resource) -> dict[str, Action]:
+        """GET, PUT and DELETE of a task, refused (404) when the path names another project."""
+
+        def checked(action: Action) -> Action:
+            def run(request: Request, user: User, params: Params) -> Response:
+                if self.record(user, resource, params)["project_id"] != self.project(user, params)["id"]:
+                    raise Failure(404, NOT_FOUND)
+                return action(request, user, params)
+
+            return run
+
+        return {
+            "GET": checked(self.get(resource)),
+            "PUT": checked(self.update(resource)),
+            "DELETE": checked(self.delete(resource)),
+        }
+
     # Routing -------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -347,6 +389,9 @@ class TrackApi:
                 f"{base}/organizations/{{organization_id}}/workspaces", {"GET": self.organization_workspaces}
             ),
         ]
+        tasks = f"{base}/workspaces/{{workspace_id}}/projects/{{project_id}}/tasks"
+        table.append(Route(tasks, {"GET": self.project_tasks, "POST": self.create_project_task}))
+        table.append(Route(f"{tasks}/{{id}}", self._in_project(RESOURCES["tasks"])))
         verbs = {"GET": self.get, "PUT": self.update, "PATCH": self.update, "DELETE": self.delete}
         for name, resource in WORKSPACE_RESOURCES.items():
             if name != "time_entries":

@@ -174,6 +174,8 @@ class Store:
         """Refuse what Toggl refuses: duplicate names, unknown references, paid features on Free."""
         if resource.unique_name:
             for other in self.records(resource.name, workspace_id):
+                if other.get("project_id") != record.get("project_id"):
+                    continue  # a task's name is unique within its project (other records have none)
                 if (
                     other["id"] != record.get("id")
                     and str(other["name"]).lower() == str(record["name"]).lower()

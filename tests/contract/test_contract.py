@@ -7,6 +7,7 @@ kind of body, the fields every answer carries with their JSON types, and the hea
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -20,6 +21,7 @@ from airflow_toggl.emulator import TogglEmulator
 
 CONTRACT = json.loads((Path(__file__).parent / "toggl_contract.json").read_text(encoding="utf-8"))
 ENDPOINTS = CONTRACT["endpoints"]
+SERIAL = itertools.count(1)  # distinct names: Toggl refuses a duplicate one
 EMAIL = "contract@example.com"
 AUTH = (EMAIL, "contract-pw")  # email and password: the reset_token endpoint changes the API token
 JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -74,9 +76,9 @@ def _ids(em: TogglEmulator, user: dict[str, Any], endpoint: dict[str, Any]) -> d
     ids = {"workspace_id": user["default_workspace_id"], "organization_id": user["organization_id"]}
     for name, resource in (("project_id", "projects"), ("client_id", "clients"), ("tag_id", "tags")):
         if "{" + name + "}" in path:
-            ids[name] = em.add_record(EMAIL, resource, name=f"{resource} {endpoint['method']} {len(path)}")[
-                "id"
-            ]
+            ids[name] = em.add_record(EMAIL, resource, name=f"{resource} {next(SERIAL)}")["id"]
+    if "{task_id}" in path or (path.endswith("/tasks") and "{project_id}" in path):
+        ids["task_id"] = em.add_record(EMAIL, "tasks", name=f"task {next(SERIAL)}", project_id=ids["project_id"])["id"]
     if "{time_entry_id}" in path or "{time_entry_ids}" in path:
         duration = -1 if path.endswith("/stop") else 600
         entry = em.add_record(EMAIL, "time_entries", start="2026-11-20T08:00:00Z", duration=duration)
