@@ -193,6 +193,8 @@ class TrackApi:
             record = self.record(user, resource, params)
             self.store.touch(record)
             record["server_deleted_at"] = record["at"]
+            if resource.field("deleted_at") is not None:  # tags name it so
+                record["deleted_at"] = record["at"]
             return empty(200)
 
         return action
