@@ -7,6 +7,7 @@ imported inside the fixtures to keep plugin loading cheap.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,45 @@ if TYPE_CHECKING:
     from airflow_toggl.emulator.server import TogglEmulator
 
 
+class _Stopper:
+    """Stops emulators in the background, so a test's teardown does not wait for it.
+
+    A stop waits for the server loop's next poll (tens of milliseconds); over a suite of a thousand
+    tests that adds up. Every stop started is awaited when the test session ends.
+    """
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+
+    def stop(self, emulators: list[TogglEmulator]) -> None:
+        def stop_all() -> None:
+            for emulator in emulators:
+                emulator.stop()
+
+        thread = threading.Thread(target=stop_all, name="toggl-emulator-stop", daemon=True)
+        thread.start()
+        self._threads = [*(running for running in self._threads if running.is_alive()), thread]
+
+    def wait(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads.clear()
+
+
+@pytest.fixture(scope="session")
+def _toggl_emulator_stopper() -> Iterator[_Stopper]:
+    stopper = _Stopper()
+    yield stopper
+    stopper.wait()
+
+
 @pytest.fixture
-def toggl_emulator_factory() -> Iterator[Callable[..., TogglEmulator]]:
-    """Start emulators with the given options; all of them are stopped after the test."""
+def toggl_emulator_factory(_toggl_emulator_stopper: _Stopper) -> Iterator[Callable[..., TogglEmulator]]:
+    """Start emulators with the given options; all of them are stopped after the test.
+
+    The stops run in the background (each waits for its server loop's next poll); the test session
+    waits for them at its end.
+    """
     from airflow_toggl.emulator.server import TogglEmulator
 
     started: list[TogglEmulator] = []
@@ -29,8 +66,7 @@ def toggl_emulator_factory() -> Iterator[Callable[..., TogglEmulator]]:
         return emulator
 
     yield factory
-    for emulator in reversed(started):
-        emulator.stop()
+    _toggl_emulator_stopper.stop(list(reversed(started)))
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ def default_client(emulator: Any, auth: TogglAuth, account: str | None = None) -
     return TogglClient(config, auth, account=account)
 
 
+@pytest.mark.slow  # six requests at the default pace of one a second
 def test_every_credential_of_one_account_shares_one_pace(strict: Any, user: dict[str, Any]) -> None:
     email = user["email"]
     cookie = strict.issue_session(email)

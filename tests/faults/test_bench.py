@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.airflow import ROOT
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
 def table_rows(output: str, title_start: str) -> dict[str, list[str]]:

@@ -29,6 +29,8 @@ def _param(case: Case) -> Any:
     marks = []
     if case.id in KNOWN_BUGS:
         marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[case.id]))
+    if case.fault.delay:
+        marks.append(pytest.mark.slow)  # waits out the client's timeout on every attempt
     return pytest.param(case, id=case.id, marks=marks)
 
 

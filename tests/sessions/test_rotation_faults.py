@@ -233,6 +233,8 @@ def case_param(case: FaultCase) -> Any:
     marks = []
     if case.known_bug:
         marks.append(pytest.mark.xfail(strict=True, raises=case.known_bug, reason=case.bug))
+    if case.id.endswith("-timeout"):
+        marks.append(pytest.mark.slow)  # waits out the client's timeout, and the late answer
     return pytest.param(case, id=case.id, marks=marks)
 
 
