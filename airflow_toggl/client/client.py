@@ -47,7 +47,7 @@ from airflow_toggl.client.limits import (
     shared_pacer,
 )
 from airflow_toggl.client.network import network_failure
-from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Pager, PageRequest, pager
+from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page, PageRequest, pager, walk
 from airflow_toggl.client.redaction import Redactor
 from airflow_toggl.client.retry import parse_retry_after, retry_policy, wait_for_toggl
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie, set_cookie_headers
@@ -283,7 +283,11 @@ class TogglClient:
         call = self._generic_call(method, path, service, idempotent, json)
         return self._generic_answer(call, self._generic_send(call, params, json))
 
-    def paginate(
+    def paginate(self, path: str, **options: Any) -> Iterator[Any]:
+        """Every item of a paged listing, one page in memory at a time; options as :meth:`pages`."""
+        return (item for page in self.pages(path, **options) for item in page.items)
+
+    def pages(
         self,
         path: str,
         *,
@@ -296,40 +300,33 @@ class TogglClient:
         items_key: str | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
         idempotent: bool | None = None,
-    ) -> Iterator[Any]:
-        """Every item of a paged listing, one page in memory at a time (see :mod:`.paging` for ``style``).
+        resume: Mapping[str, Any] | None = None,
+    ) -> Iterator[Page]:
+        """Every page of a listing with its cursor (see :mod:`.paging` for ``style``).
 
-        ``rows`` (the Reports v3 searches) defaults to POST and, being a read, to idempotent. More
-        than ``max_pages`` pages raise a TogglConfigError naming ``max_pages``. Arguments are checked
-        here, before the first request.
+        ``resume``, a page's cursor, starts with the page after that one. ``rows`` (the Reports
+        v3 searches) defaults to POST and, being a read, to idempotent. More than ``max_pages``
+        pages in all raise a TogglConfigError naming ``max_pages``. Arguments are checked here,
+        before the first request.
         """
-        cursor = pager(style, page_size, items_key, max_pages)
+        rules = pager(style, page_size, items_key, max_pages)
         if style == "rows":
             method, idempotent = (
                 method or "POST",
                 True if idempotent is None else idempotent,
             )  # a search only reads
         call = self._generic_call(method or "GET", path, service, idempotent, json)
-        return self._pages(call, cursor, cursor.first(params, json), max_pages)
+        first = rules.start(params, json, resume)
+
+        def send(request: PageRequest) -> tuple[Any, Mapping[str, str]]:
+            response = self._generic_send(call, request.params, request.json)
+            return self._generic_answer(call, response), response.headers
+
+        return walk(send, rules, first, max_pages=max_pages, label=call.label, resume=resume)
 
     def scrub(self, value: Any) -> Any:
         """A copy of an answer fit for logs and XCom: secret fields as ``***``, known secrets redacted."""
         return scrubbed(value, self.redact)
-
-    def _pages(self, call: Call, cursor: Pager, request: PageRequest | None, max_pages: int) -> Iterator[Any]:
-        pages = 0
-        while request is not None:
-            if pages == max_pages:
-                raise TogglConfigError(
-                    "max_pages",
-                    f"{call.label} has more than {max_pages} pages: raise max_pages or narrow the query",
-                )
-            response = self._generic_send(call, request.params, request.json)
-            pages += 1
-            items = cursor.items(self._generic_answer(call, response))
-            new = cursor.fresh(items)
-            request = cursor.next(request, items, new, response.headers)
-            yield from new
 
     def _generic_call(self, method: Any, path: Any, service: Any, idempotent: Any, json: Any) -> Call:
         call = generic_call(method, path, service, idempotent)

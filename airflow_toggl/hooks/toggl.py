@@ -19,6 +19,7 @@ from airflow_toggl import AUTH_MODES, CONN_TYPE, CONNECTION_EXTRAS, DEFAULT_CONN
 from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.client.limits import Quota
+from airflow_toggl.client.paging import Page
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError, TogglError
 from airflow_toggl.sessions.store import SessionStore, default_session_key
@@ -328,10 +329,17 @@ class TogglHook(BaseHook):
         """Every item of a paged Toggl listing, one page in memory at a time.
 
         Options as :meth:`TogglClient.paginate <airflow_toggl.client.client.TogglClient.paginate>`:
-        ``style`` (``page``, ``since`` or ``rows``), ``method``, ``service``, ``params``, ``json``,
-        ``page_size``, ``items_key``, ``max_pages``, ``idempotent``.
+        ``style`` (``page`` or ``rows``), ``method``, ``service``, ``params``, ``json``,
+        ``page_size``, ``items_key``, ``max_pages``, ``idempotent``, ``resume``.
         """
         return self.get_conn().paginate(path, **options)
+
+    def pages(self, path: str, **options: Any) -> Iterator[Page]:
+        """Every page of a paged Toggl listing with the cursor a later walk can ``resume`` from.
+
+        Options as :meth:`paginate`. The cursor holds page or row numbers only, never a secret.
+        """
+        return self.get_conn().pages(path, **options)
 
     def without_secrets(self, value: Any) -> Any:
         """A copy of an answer with secret fields as ``***`` and every known secret redacted."""

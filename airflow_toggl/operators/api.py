@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_toggl.client.paging import DEFAULT_MAX_PAGES
+from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page
+from airflow_toggl.operators.export import PagedExport, export_id
 from airflow_toggl.operators.toggl import TogglBaseOperator
 
 if TYPE_CHECKING:
@@ -18,14 +19,19 @@ class TogglApiOperator(TogglBaseOperator):
     """One request to any Toggl endpoint, or every item of a paged listing, with the connection's auth.
 
     Requests go through the hook, so they share the connection's credentials (or stored session),
-    pacing, hourly quota handling and retry policy; on a used-up quota a deferrable task waits in
-    the triggerer and starts over. Secret fields (``api_token``, ``intercom_hash``...) are replaced
-    by ``***`` in whatever the task returns or writes.
+    pacing, hourly quota handling and retry policy. On a used-up quota a deferrable task waits in
+    the triggerer and a paged walk then goes on with the page after the last one it read (its
+    cursor travels with the trigger), so N pages under k quota waits cost at most N + k requests.
+    Secret fields (``api_token``, ``intercom_hash``...) are replaced by ``***`` in whatever the
+    task returns or writes.
 
     Without ``output_path`` the answer (or the list of items) is returned to XCom: keep it small,
-    ``max_xcom_items`` is the limit. With ``output_path`` the items are streamed to that object
+    ``max_xcom_items`` is the limit. With ``output_path`` the items are written to that object
     storage path as JSON Lines, one page in memory at a time, and the task returns
-    ``{"path", "rows"}``.
+    ``{"path", "rows"}``. Each page is first written as a part in a hidden folder beside the
+    target (``.<name>.parts-<id>/``) with the walk's cursor; the target appears only when the
+    listing is complete, each row once. A retry of the task (after a crash or a failed try) goes
+    on from the last page written.
 
     :param path: the endpoint's path, e.g. ``/api/v9/me/workspaces`` or
         ``/reports/api/v3/workspace/{id}/search/time_entries``.
@@ -33,7 +39,7 @@ class TogglApiOperator(TogglBaseOperator):
     :param service: ``track`` (Track v9 and Reports v3) or ``accounts``.
     :param query: query parameters.
     :param json: the JSON body (for ``rows``: the search filters).
-    :param paginate: None for one request; ``page``, ``since`` or ``rows`` to walk a listing.
+    :param paginate: None for one request; ``page`` or ``rows`` to walk a listing.
     :param page_size: items per page (``per_page``, or ``page_size`` for ``rows``).
     :param items_key: the field holding the list when an answer is an object.
     :param max_pages: fail rather than read more pages than this.
@@ -94,29 +100,36 @@ class TogglApiOperator(TogglBaseOperator):
         return {}
 
     def execute_toggl(self, context: Context) -> Any:
-        """One request or a paged walk; to XCom, or streamed to ``output_path``."""
+        """One request or a paged walk; to XCom, or written to ``output_path``."""
         limit = self._xcom_limit()
-        target = None if self.output_path is None else _storage_path(self.output_path)
-        items = self._items(None if target is not None else limit)
-        if target is not None:
-            return self._export(target, items)
+        if self.output_path is not None:
+            return self._export(_storage_path(self.output_path), context)
         if self.paginate:
-            items = _at_most(items, limit)
-        return self.hook.without_secrets(items)
+            return self._listing(limit)
+        answer = self._answer()
+        if isinstance(answer, list):
+            answer = _at_most(answer, limit)
+        return self.hook.without_secrets(answer)
 
-    def _items(self, limit: int | None) -> Any:
-        """The answer of one request (at most ``limit`` items), or an iterator over the listing."""
-        if not self.paginate:
-            answer = self.hook.request(
-                self.method or "GET",
-                self.path,
-                service=self.service,
-                params=self.query,
-                json=self.json,
-                idempotent=self.idempotent,
-            )
-            return _at_most(answer, limit) if limit is not None and isinstance(answer, list) else answer
-        return self.hook.paginate(
+    def progress(self) -> dict[str, Any] | None:
+        """The paged walk's cursor and what it gathered (rows written, or the items for XCom)."""
+        return self._progress
+
+    _progress: dict[str, Any] | None = None
+
+    def _answer(self) -> Any:
+        return self.hook.request(
+            self.method or "GET",
+            self.path,
+            service=self.service,
+            params=self.query,
+            json=self.json,
+            idempotent=self.idempotent,
+        )
+
+    def _pages(self, resume: dict[str, Any] | None) -> Iterator[Page]:
+        """The listing's pages, from the one after ``resume`` (a cursor) when given."""
+        return self.hook.pages(
             self.path,
             style=self.paginate,
             method=self.method,
@@ -127,7 +140,18 @@ class TogglApiOperator(TogglBaseOperator):
             items_key=self.items_key,
             max_pages=self.max_pages,
             idempotent=self.idempotent,
+            resume=resume,
         )
+
+    def _listing(self, limit: int) -> list[Any]:
+        """Every item of the listing for XCom (at most ``limit``), going on from a quota wait's progress."""
+        resumed = self.resume_from or {}
+        kept: list[Any] = list(resumed.get("items", []))
+        self._progress = self.resume_from  # a wait before the next page keeps what is already gathered
+        for page in self._pages(resumed.get("cursor")):
+            kept.extend(_at_most(self.hook.without_secrets(page.items), limit - len(kept), limit))
+            self._progress = {"cursor": page.cursor, "items": kept}
+        return kept
 
     def _xcom_limit(self) -> int:
         from airflow_toggl.exceptions import TogglConfigError
@@ -137,24 +161,41 @@ class TogglApiOperator(TogglBaseOperator):
             raise TogglConfigError("max_xcom_items", "must be a whole number of items, 0 or more")
         return limit
 
-    def _export(self, target: ObjectStoragePath, answer: Any) -> dict[str, Any]:
-        """Write the items as JSON Lines; remove the partial file if the walk fails."""
-        import json
+    def _export(self, target: ObjectStoragePath, context: Context) -> dict[str, Any]:
+        """Write the items as JSON Lines, page by page; the file appears at ``target`` only when complete."""
+        from airflow_toggl.exceptions import TogglConfigError
 
-        if target.protocol in ("file", "local"):
-            target.parent.mkdir(parents=True, exist_ok=True)
-        items: Iterable[Any] = answer if isinstance(answer, list) or self.paginate else [answer]
-        rows = 0
+        export = PagedExport(target, self._export_id(context))
+        resumed = self.resume_from or export.saved_progress()
+        if resumed and not self.resume_from:
+            self.log.info(
+                "Going on with the export after page %s, where an earlier try stopped.",
+                resumed["cursor"].get("pages"),
+            )
+        rows = int(resumed["rows"]) if resumed else 0
+        self._progress = resumed  # a wait before the next page keeps what is already done
         try:
-            with target.open("w", encoding="utf-8") as out:
-                for item in items:
-                    out.write(json.dumps(self.hook.without_secrets(item), separators=(",", ":")) + "\n")
-                    rows += 1
-        except BaseException:
-            target.unlink(missing_ok=True)
+            cursor = resumed["cursor"] if resumed else None
+            pages = self._pages(cursor) if self.paginate else _one_page(self._answer())
+            for page in pages:
+                lines = [_json_line(self.hook.without_secrets(item)) for item in page.items]
+                rows += len(lines)
+                self._progress = {"cursor": page.cursor, "rows": rows}
+                export.write_page(page.number, lines, self._progress)
+                if page.last:
+                    export.finish(page.number)
+        except TogglConfigError:
+            export.discard()  # bad input: no retry will use these parts
             raise
         self.log.info("Wrote %d rows from Toggl %s to %s.", rows, self.path, target)
         return {"path": str(target), "rows": rows}
+
+    def _export_id(self, context: Context) -> str:
+        """Names this export's parts: the same task, run and request find them again on a retry."""
+        ti = context.get("ti") if isinstance(context, Mapping) else None
+        run = [getattr(ti, name, None) for name in ("dag_id", "task_id", "run_id", "map_index")]
+        request = [self.method, self.service, self.path, self.query, self.json, self.paginate]
+        return export_id(run, request, self.page_size, self.items_key)
 
 
 def _storage_path(value: Any) -> ObjectStoragePath:
@@ -176,19 +217,33 @@ def _storage_path(value: Any) -> ObjectStoragePath:
     return ObjectStoragePath(value.strip())
 
 
-def _at_most(items: Iterable[Any], limit: int) -> list[Any]:
-    """The items as a list, or a TogglConfigError as soon as there are more than ``limit``."""
+def _at_most(items: Iterable[Any], room: int, limit: int | None = None) -> list[Any]:
+    """The items as a list, or a TogglConfigError as soon as there are more than ``room``.
+
+    ``limit`` is the whole allowance the message names (``room`` when not given).
+    """
     from airflow_toggl.exceptions import TogglConfigError
 
     kept: list[Any] = []
     for item in items:
-        if len(kept) == limit:
+        if len(kept) == room:
             raise TogglConfigError(
                 "max_xcom_items",
-                f"the answer has more than {limit} items: set output_path to write them to storage",
+                f"the answer has more than {room if limit is None else limit} items: set output_path to write them to storage",
             )
         kept.append(item)
     return kept
+
+
+def _one_page(answer: Any) -> list[Page]:
+    """A single answer as the one and last page of an export (a list's items, or the answer itself)."""
+    return [Page(answer if isinstance(answer, list) else [answer], 1, None)]
+
+
+def _json_line(item: Any) -> str:
+    import json
+
+    return json.dumps(item, separators=(",", ":"))
 
 
 __all__ = ["TogglApiOperator"]

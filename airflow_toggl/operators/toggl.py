@@ -58,7 +58,8 @@ class TogglBaseOperator(BaseOperator):
 
     A deferrable task waits in its worker slot at most :data:`DEFERRABLE_WAIT_LIMIT` seconds for
     Toggl (an hourly quota reset, a ``Retry-After``), whatever the connection's ``max_quota_wait``
-    says: a longer wait is handed to the triggerer, and the work then runs again from the start. A
+    says: a longer wait is handed to the triggerer, and the work then goes on from its
+    :meth:`progress` (from the start for operators that keep none). A
     non-deferrable task waits up to ``max_quota_wait`` in-process, then fails with
     :class:`~airflow_toggl.exceptions.TogglQuotaExceededError` (or ``TogglRateLimitError``).
 
@@ -71,6 +72,8 @@ class TogglBaseOperator(BaseOperator):
     ui_color = "#fce5f6"
     supports_deferral: ClassVar[bool] = True
     auth_mode: str | None = None
+    resume_from: dict[str, Any] | None = None
+    """The progress a task resumed after a quota wait goes on from (see :meth:`progress`)."""
 
     def __init__(
         self,
@@ -139,6 +142,13 @@ class TogglBaseOperator(BaseOperator):
         """The operator's work: a few hook calls. Subclasses implement it."""
         raise NotImplementedError
 
+    def progress(self) -> dict[str, Any] | None:
+        """How far the work got, to go on from after a quota wait (JSON, no secret); None: start over.
+
+        A deferral hands it to the trigger, whose event brings it back as :attr:`resume_from`.
+        """
+        return None
+
     def defer_until_quota_reset(self, error: TogglQuotaExceededError | TogglRateLimitError) -> NoReturn:
         """Hand the wait to :class:`TogglQuotaResetTrigger`; resume in :meth:`execute_complete`."""
         wait = timedelta(seconds=max(_wait_asked(error) or 0.0, 0.0))
@@ -146,17 +156,21 @@ class TogglBaseOperator(BaseOperator):
         self.log.info("Toggl asked to wait (%s); deferring until %s.", error, resume_at.isoformat())
         self.defer(
             trigger=TogglQuotaResetTrigger(
-                resume_at=resume_at, toggl_conn_id=self.toggl_conn_id, poll_interval=self.poll_interval
+                resume_at=resume_at,
+                toggl_conn_id=self.toggl_conn_id,
+                poll_interval=self.poll_interval,
+                resume=self.progress(),
             ),
             method_name="execute_complete",
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the quota reset: run the work again (it may defer once more)."""
+        """Resume after the quota reset: go on from :attr:`resume_from` (it may defer once more)."""
         if not event or event.get("status") != "quota_reset":
             raise TogglError(f"Unexpected event from the Toggl quota trigger: {event!r}")
-        self.log.info("Toggl quota reset at %s; running again.", event.get("resume_at"))
+        self.log.info("Toggl quota reset at %s; going on.", event.get("resume_at"))
         self.__dict__.pop("hook", None)
+        self.resume_from = event.get("resume")
         return self.execute(context)
 
 

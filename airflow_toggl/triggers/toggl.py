@@ -18,12 +18,14 @@ DEFAULT_POLL_INTERVAL = 30.0
 class TogglQuotaResetTrigger(BaseTrigger):
     """Waits until ``resume_at`` (when Toggl's hourly quota resets), then fires once.
 
-    The task resumes in ``execute_complete`` and runs its work again. Waiting here instead of in
-    the task frees the worker slot for up to an hour.
+    The task resumes in ``execute_complete`` and goes on with its work; ``resume`` (how far the
+    work got, such as a paged export's cursor) comes back in the event, so nothing done before the
+    wait is done again. Waiting here instead of in the task frees the worker slot for up to an hour.
 
     :param resume_at: when to fire; a timezone-aware datetime (or its ISO 8601 text).
     :param toggl_conn_id: the connection whose quota is being waited for (shown in logs).
     :param poll_interval: longest single sleep, in seconds.
+    :param resume: JSON-serialisable progress of the task, free of secrets, handed back in the event.
     """
 
     def __init__(
@@ -31,11 +33,13 @@ class TogglQuotaResetTrigger(BaseTrigger):
         resume_at: datetime | str,
         toggl_conn_id: str,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        resume: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.resume_at = _aware(resume_at)
         self.toggl_conn_id = toggl_conn_id
         self.poll_interval = check_poll_interval(poll_interval)
+        self.resume = resume
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """The class path and every constructor argument."""
@@ -45,6 +49,7 @@ class TogglQuotaResetTrigger(BaseTrigger):
                 "resume_at": self.resume_at,
                 "toggl_conn_id": self.toggl_conn_id,
                 "poll_interval": self.poll_interval,
+                "resume": self.resume,
             },
         )
 
@@ -57,7 +62,9 @@ class TogglQuotaResetTrigger(BaseTrigger):
         )
         while (left := (self.resume_at - datetime.now(timezone.utc)).total_seconds()) > 0:
             await asyncio.sleep(min(left, self.poll_interval))
-        yield TriggerEvent({"status": "quota_reset", "resume_at": self.resume_at.isoformat()})
+        yield TriggerEvent(
+            {"status": "quota_reset", "resume_at": self.resume_at.isoformat(), "resume": self.resume}
+        )
 
 
 def check_poll_interval(value: object) -> float:

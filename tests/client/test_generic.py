@@ -179,7 +179,19 @@ def test_page_style_walks_every_page(token_client: TogglClient, toggl_emulator, 
     names = [p["name"] for p in token_client.paginate(path, page_size=2)]
     assert names == ["Development", "Operations", "Research"]  # sorted by name, as Toggl lists them
     assert toggl_emulator.counters()["requests"][f"GET {path}"] == 2  # the short second page is the last
+    toggl_emulator.reset_counters()
     assert [p["name"] for p in token_client.paginate(path)] == names  # without per_page: until an empty page
+    assert toggl_emulator.counters()["requests"][f"GET {path}"] == 2  # nothing says one page holds it all
+
+
+def test_page_style_without_page_size_stops_at_a_page_shorter_than_the_first(
+    token_client: TogglClient, toggl_emulator, toggl_user
+) -> None:
+    path = f"/api/v9/workspaces/{toggl_user['default_workspace_id']}/projects"
+    toggl_emulator.reset_counters()
+    pages = list(token_client.pages(path, params={"per_page": 2}))  # the size the server pages by, unknown to us
+    assert [len(page.items) for page in pages] == [2, 1]
+    assert toggl_emulator.counters()["requests"][f"GET {path}"] == 2  # no empty third page
 
 
 def test_rows_style_follows_the_next_row_headers(
@@ -197,13 +209,53 @@ def test_rows_style_follows_the_next_row_headers(
     assert counters["connections"] == 1  # every page over the one pooled connection
 
 
-def test_since_style_stops_when_nothing_is_new(token_client: TogglClient, toggl_emulator, toggl_user) -> None:
-    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=5)
+def test_a_walk_resumes_from_a_page_cursor_without_reading_a_page_twice(
+    token_client: TogglClient, toggl_emulator, toggl_user
+) -> None:
+    toggl_emulator.add_time_entries(toggl_user["email"], start="2026-11-23T00:00:00Z", count=120)
+    path = _search_path(toggl_user)
     toggl_emulator.reset_counters()
-    entries = list(token_client.paginate("/api/v9/me/time_entries", style="since", params={"since": 0}))
-    assert len(entries) == 5
-    assert len({entry["id"] for entry in entries}) == 5
-    assert toggl_emulator.counters()["requests"]["GET /api/v9/me/time_entries"] == 2
+    first = next(token_client.pages(path, style="rows", json=WEEK, page_size=50))
+    assert first.number == 1
+    assert first.cursor is not None
+    assert set(first.cursor) <= {"pages", "first_row_number", "first_id", "first_timestamp"}
+    assert first.cursor["pages"] == 1
+    rest = list(token_client.pages(path, style="rows", json=WEEK, page_size=50, resume=first.cursor))
+    assert [page.number for page in rest] == [2, 3]
+    assert rest[-1].last
+    rows = [row["row_number"] for page in [first, *rest] for row in page.items]
+    assert rows == list(range(1, 121))
+    assert toggl_emulator.counters()["requests"][f"POST {path}"] == 3
+
+    projects = f"/api/v9/workspaces/{toggl_user['default_workspace_id']}/projects"
+    page_one = next(token_client.pages(projects, page_size=2))
+    assert page_one.cursor == {"pages": 1, "page": 2}
+    resumed = list(token_client.pages(projects, page_size=2, resume=page_one.cursor))
+    assert [p["name"] for page in resumed for p in page.items] == ["Operations"]
+
+
+def test_max_pages_counts_the_pages_read_before_a_resume(token_client: TogglClient, toggl_user) -> None:
+    projects = f"/api/v9/workspaces/{toggl_user['default_workspace_id']}/projects"
+    with pytest.raises(TogglConfigError) as info:
+        list(token_client.pages(projects, page_size=1, max_pages=2, resume={"pages": 2, "page": 3}))
+    assert info.value.field == "max_pages"
+
+
+@pytest.mark.parametrize(
+    ("style", "cursor"),
+    [
+        ("page", {"pages": 1, "first_row_number": 5}),
+        ("rows", {"pages": 1, "page": 2}),
+        ("rows", {"pages": -1}),
+        ("rows", {"pages": "1"}),
+        ("page", {}),
+        ("page", [1]),
+    ],
+)
+def test_a_cursor_of_another_style_or_shape_names_resume(style: str, cursor: Any) -> None:
+    with pytest.raises(TogglConfigError) as info:
+        pager(style).start(None, None, cursor)
+    assert info.value.field == "resume"
 
 
 def test_max_pages_guards_a_runaway_listing(token_client: TogglClient, toggl_emulator, toggl_user) -> None:
@@ -256,25 +308,35 @@ def test_a_dropped_post_is_not_resent_unless_idempotent(make_client, toggl_emula
 )
 def test_next_row_request_table(style: str, headers: dict[str, str], expected: dict[str, Any] | None) -> None:
     cursor = pager(style, 50)
-    first = cursor.first(None, {"first_id": 1})
-    following = cursor.next(first, [{}], [{}], headers)
+    first = cursor.start(None, {"first_id": 1})
+    following = cursor.next(first, [{}], headers)
     assert (following.json if following else None) == expected
 
 
 @pytest.mark.parametrize(
-    ("page_size", "items", "expected_page"),
-    [(2, [1, 2], 2), (2, [1], None), (None, [1], 2), (None, [], None), (2, [], None)],
+    ("page_size", "headers", "items", "expected_page"),
+    [
+        (2, {}, [1, 2], 2),
+        (2, {}, [1], None),
+        (None, {}, [1], 2),
+        (None, {}, [], None),
+        (2, {}, [], None),
+        (None, {"X-Page-Size": "3"}, [1, 2], None),
+        (5, {"X-Page-Size": "2"}, [1, 2], 2),
+    ],
 )
-def test_next_page_table(page_size: int | None, items: list[int], expected_page: int | None) -> None:
+def test_next_page_table(
+    page_size: int | None, headers: dict[str, str], items: list[int], expected_page: int | None
+) -> None:
     cursor = pager("page", page_size)
-    following = cursor.next(PageRequest({"page": 1}, None), items, items, {})
+    following = cursor.next(PageRequest({"page": 1}, None), items, headers)
     assert (following.params["page"] if following else None) == expected_page
 
 
 def test_a_bad_next_row_header_is_a_response_error() -> None:
     cursor = pager("rows", None)
     with pytest.raises(TogglResponseError):
-        cursor.next(cursor.first(None, None), [], [], {"X-Next-Row-Number": "soon"})
+        cursor.next(cursor.start(None, None), [], {"X-Next-Row-Number": "soon"})
 
 
 @pytest.mark.parametrize(
@@ -286,8 +348,8 @@ def test_a_bad_next_row_header_is_a_response_error() -> None:
         ({"items_key": ""}, "items_key"),
         ({"max_pages": 0}, "max_pages"),
         ({"style": "rows", "json": [1]}, "json"),
-        ({"style": "since"}, "params"),
-        ({"style": "since", "params": {"since": ""}}, "params"),
+        ({"style": "since"}, "style"),  # since is a filter in Toggl, not a way to page
+        ({"resume": {"pages": 1, "first_row_number": 3}}, "resume"),
     ],
 )
 def test_bad_paging_arguments_name_the_field(

@@ -141,25 +141,73 @@ def test_init_only_assigns_and_execute_names_the_bad_field(seeded, toggl_emulato
     assert toggl_emulator.counters()["requests"] == {}
 
 
-def test_a_failed_export_leaves_no_partial_file(two_pages_of_quota, toggl_emulator, tmp_path) -> None:
+def _rows_of(target: Path) -> list[int]:
+    return [json.loads(line)["row_number"] for line in target.read_text().splitlines()]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_failed_export_leaves_no_partial_file_and_a_retry_goes_on(
+    two_pages_of_quota, toggl_emulator, tmp_path
+) -> None:
     target = tmp_path / "week.jsonl"
+    search = f"POST {_search_path(two_pages_of_quota)}"
     with pytest.raises(TogglQuotaExceededError):
         _week_export(two_pages_of_quota, target).execute({})
-    assert toggl_emulator.counters()["responses"][f"POST {_search_path(two_pages_of_quota)} 200"] == 2
+    assert toggl_emulator.counters()["responses"][f"{search} 200"] == 2
     assert not target.exists()
+    assert len(_leftovers(tmp_path)) == 1  # the two pages written, waiting for a retry
+
+    toggl_emulator.configure(quota_limit=None)
+    retried = _week_export(two_pages_of_quota, target).execute({})  # a new try: a new operator object
+    assert retried == {"path": f"file://{target}", "rows": 120}
+    assert _rows_of(target) == list(range(1, 121))  # every row once
+    counters = toggl_emulator.counters()
+    assert counters["responses"][f"{search} 200"] == 3  # pages 1 and 2 were not read again
+    assert counters["requests"][search] == 4  # N + k: three pages and one refusal
+    assert _leftovers(tmp_path) == []
 
 
-def test_a_used_up_quota_defers_the_export(two_pages_of_quota, toggl_emulator, tmp_path) -> None:
+def test_a_used_up_quota_defers_the_export_and_it_goes_on_from_its_cursor(
+    two_pages_of_quota, toggl_emulator, tmp_path
+) -> None:
     target = tmp_path / "week.jsonl"
     operator = _week_export(two_pages_of_quota, target, deferrable=True)
     with pytest.raises(TaskDeferred) as info:
         operator.execute({})
     assert info.value.method_name == "execute_complete"
-    assert info.value.trigger.resume_at is not None
+    trigger = info.value.trigger
+    assert trigger.resume_at is not None
+    assert trigger.resume["rows"] == 100
+    assert trigger.resume["cursor"]["pages"] == 2
+    assert trigger.resume["cursor"]["first_row_number"] == 101
+    assert set(trigger.resume["cursor"]) <= {"pages", "first_row_number", "first_id", "first_timestamp"}
     assert not target.exists()
+
     toggl_emulator.configure(quota_limit=None)
-    event = {"status": "quota_reset", "resume_at": info.value.trigger.resume_at.isoformat()}
-    assert operator.execute_complete({}, event) == {"path": f"file://{target}", "rows": 120}
+    resumed = _week_export(two_pages_of_quota, target, deferrable=True)  # the resumed task's own object
+    event = {"status": "quota_reset", "resume_at": trigger.resume_at.isoformat(), "resume": trigger.resume}
+    assert resumed.execute_complete({}, event) == {"path": f"file://{target}", "rows": 120}
+    assert _rows_of(target) == list(range(1, 121))
+    assert toggl_emulator.counters()["requests"][f"POST {_search_path(two_pages_of_quota)}"] == 4
+
+
+def test_a_listing_to_xcom_goes_on_after_a_deferral(two_pages_of_quota, toggl_emulator) -> None:
+    listing = TogglApiOperator(
+        task_id="l", path=_search_path(two_pages_of_quota), json=WEEK, paginate="rows", page_size=50,
+        deferrable=True,
+    )
+    with pytest.raises(TaskDeferred) as info:
+        listing.execute({})
+    resume = info.value.trigger.resume
+    assert len(resume["items"]) == 100
+    toggl_emulator.configure(quota_limit=None)
+    event = {"status": "quota_reset", "resume_at": "2026-01-01T00:00:00+00:00", "resume": resume}
+    rows = listing.execute_complete({}, event)
+    assert [row["row_number"] for row in rows] == list(range(1, 121))
+    assert toggl_emulator.counters()["requests"][f"POST {_search_path(two_pages_of_quota)}"] == 4
 
 
 def test_the_operator_is_listed_by_the_provider() -> None:

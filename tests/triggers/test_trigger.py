@@ -20,10 +20,18 @@ def collect(trigger: TogglQuotaResetTrigger, timeout: float = 10) -> list:
 
 def test_serialize_round_trips_every_argument() -> None:
     resume_at = datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc)
-    trigger = TogglQuotaResetTrigger(resume_at=resume_at, toggl_conn_id="toggl_x", poll_interval=5)
+    resume = {"cursor": {"pages": 3, "first_row_number": 601}, "rows": 600}
+    trigger = TogglQuotaResetTrigger(
+        resume_at=resume_at, toggl_conn_id="toggl_x", poll_interval=5, resume=resume
+    )
     path, kwargs = trigger.serialize()
     assert path == "airflow_toggl.triggers.toggl.TogglQuotaResetTrigger"
-    assert kwargs == {"resume_at": resume_at, "toggl_conn_id": "toggl_x", "poll_interval": 5.0}
+    assert kwargs == {
+        "resume_at": resume_at,
+        "toggl_conn_id": "toggl_x",
+        "poll_interval": 5.0,
+        "resume": resume,
+    }
     again = TogglQuotaResetTrigger(**kwargs)
     assert again.serialize() == (path, kwargs)
 
@@ -32,18 +40,24 @@ def test_serialized_kwargs_survive_airflow_serialization() -> None:
     from airflow.serialization.serialized_objects import BaseSerialization
 
     trigger = TogglQuotaResetTrigger(
-        resume_at=datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc), toggl_conn_id="toggl_default"
+        resume_at=datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc),
+        toggl_conn_id="toggl_default",
+        resume={"cursor": {"pages": 1, "page": 2}, "rows": 50},
     )
     _, kwargs = trigger.serialize()
-    restored = BaseSerialization.deserialize(BaseSerialization.serialize(kwargs))
-    assert TogglQuotaResetTrigger(**restored).resume_at == trigger.resume_at
+    restored = TogglQuotaResetTrigger(**BaseSerialization.deserialize(BaseSerialization.serialize(kwargs)))
+    assert restored.resume_at == trigger.resume_at
+    assert restored.resume == trigger.resume
 
 
 def test_fires_at_once_when_the_reset_is_past() -> None:
     resume_at = datetime.now(timezone.utc) - timedelta(seconds=1)
     events = collect(TogglQuotaResetTrigger(resume_at=resume_at, toggl_conn_id="toggl_default"))
     assert len(events) == 1
-    assert events[0].payload == {"status": "quota_reset", "resume_at": resume_at.isoformat()}
+    assert events[0].payload == {"status": "quota_reset", "resume_at": resume_at.isoformat(), "resume": None}
+    resume = {"cursor": {"pages": 2, "page": 3}, "rows": 4}
+    again = collect(TogglQuotaResetTrigger(resume_at=resume_at, toggl_conn_id="c", resume=resume))
+    assert again[0].payload["resume"] == resume  # the task goes on from it
 
 
 def test_waits_in_small_sleeps_until_the_reset(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,75 @@
+"""A JSON Lines export that survives stops: one part per page, moved into place once complete.
+
+Each answered page is written as its own part in a hidden folder beside the target
+(``.<name>.parts-<id>/``), then a small ``progress.json`` records the walk's cursor and the rows
+so far. A walk that stops (a quota deferral, a worker crash, a failed try) goes on from that
+cursor with the next page; no page is read or written twice. When the last page is in, the
+parts are joined into one object in the same folder and moved to the target, so the target
+appears only complete (on a local disk the move is an atomic rename), and the folder is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+PROGRESS = "progress.json"
+_JOINED = "joined.jsonl"
+
+
+def export_id(*parts: Any) -> str:
+    """A short digest naming one export (the same task, run and request give the same id)."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class PagedExport:
+    """The parts and progress of one export to ``target``, kept in a hidden folder beside it."""
+
+    def __init__(self, target: ObjectStoragePath, export: str) -> None:
+        self.target = target
+        self.folder = target.parent / f".{target.name}.parts-{export}"
+
+    def saved_progress(self) -> dict[str, Any] | None:
+        """The progress an earlier try left (``cursor``, ``rows``), or None when there is none."""
+        place = self.folder / PROGRESS
+        if not place.exists():
+            return None
+        try:
+            progress = json.loads(place.read_text())
+        except ValueError:
+            return None
+        return progress if isinstance(progress, dict) and isinstance(progress.get("cursor"), dict) else None
+
+    def write_page(self, number: int, lines: Iterable[str], progress: Mapping[str, Any]) -> None:
+        """Write page ``number``'s lines as one part, then the progress that counts it."""
+        if number == 1 and self.target.protocol in ("file", "local"):
+            self.folder.mkdir(parents=True, exist_ok=True)
+        with self._part(number).open("w", encoding="utf-8") as out:
+            for line in lines:
+                out.write(line + "\n")
+        (self.folder / PROGRESS).write_text(json.dumps(dict(progress)))
+
+    def finish(self, pages: int) -> None:
+        """Join parts 1 to ``pages`` into one object, move it to the target, remove the folder."""
+        joined = self.folder / _JOINED
+        with joined.open("wb") as out:
+            for number in range(1, pages + 1):
+                with self._part(number).open("rb") as part:
+                    shutil.copyfileobj(part, out)
+        joined.rename(self.target)
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the parts and the progress (nothing happens when there are none)."""
+        if self.folder.exists():
+            self.folder.rmdir(recursive=True)
+
+    def _part(self, number: int) -> ObjectStoragePath:
+        return self.folder / f"{number:06d}.jsonl"
