@@ -45,3 +45,43 @@ def test_export_dag_writes_a_week_of_time_entries(
     assert requests["GET /api/v9/me/workspaces"] == 1
     for secret in (toggl_user["api_token"], toggl_user["password"]):
         assert secret not in output
+
+
+def test_an_export_of_eleven_pages_under_a_quota_of_four_per_window_finishes(
+    airflow_db: Any, toggl_conn_env: dict[str, str], toggl_emulator, toggl_user, tmp_path: Path
+) -> None:
+    """Deferrable tasks meet the quota every four requests; each page is still read once."""
+    every = 300  # 2016 entries in the week: 11 report pages of 200
+    toggl_emulator.add_time_entries(
+        toggl_user["email"], start="2026-11-23T00:00:00Z", count=7 * 86400 // every, every=every
+    )
+    toggl_emulator.configure(quota_limit=4, quota_window=8)  # an hour shortened to 8 seconds
+    toggl_emulator.reset_counters()
+    env = {
+        **toggl_conn_env,
+        "TOGGL_EXPORT_DIR": str(tmp_path),
+        "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+    }
+    result = run_airflow("dags", "test", "toggl_export_time_entries", "2026-11-30", env=env, timeout=300)
+    output = result.stdout + result.stderr
+
+    week = 7 * 86400 // every
+    report = tmp_path / "detailed_report" / "2026-11-30.jsonl"
+    rows = [json.loads(line)["row_number"] for line in report.read_text().splitlines()]
+    assert rows == list(range(1, week + 1))  # every row once, in order
+    assert sorted(p.name for p in report.parent.iterdir()) == ["2026-11-30.jsonl"]  # no parts left
+
+    counters = toggl_emulator.counters()
+    search = f"POST /reports/api/v3/workspace/{toggl_user['default_workspace_id']}/search/time_entries"
+    pages = -(-week // 200)
+    assert pages >= 10
+    assert counters["responses"][f"{search} 200"] == pages  # no page read twice
+    answered = sum(n for key, n in counters["responses"].items() if key.endswith(" 200"))
+    assert answered == pages + 2  # and the workspaces and time entries requests
+    waits = counters["quota_exceeded"]
+    assert 1 <= waits <= -(-answered // 4)  # one refusal per window at most
+    assert sum(counters["requests"].values()) <= answered + waits  # N + k
+    print(f"\n{pages} report pages, {answered} answered requests, {waits} quota waits")
+    assert "Toggl asked to wait" in output  # it deferred
+    for secret in (toggl_user["api_token"], toggl_user["password"]):
+        assert secret not in output
