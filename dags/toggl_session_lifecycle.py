@@ -5,9 +5,12 @@ The whole life of a session in one run, started by hand:
 
 1. `create_session`: a session from the connection's email and password, kept in the session
    store (never in XCom).
-2. `check_session_identity`: `/me` with the stored session must be the connection's user.
+2. `check_session_identity`: `/me` with the stored session must be the user it was created for.
 3. `delete_session`: a teardown task that deletes the session on Toggl and clears the store, and
    runs even when the check fails.
+
+What a run costs (see the provider's docs/limits.md): one `/me` of the user's 30 per hour (the
+identity check), beside `POST` and `DELETE /api/sessions` on accounts.toggl.com.
 
 Set `TOGGL_CONN_ID` to use another connection than `toggl_default`.
 """
@@ -44,12 +47,14 @@ with DAG(
     )
     # [END howto_operator_toggl_create_session]
 
+    # [START howto_operator_toggl_identity_check_session]
     check_session_identity = TogglIdentityCheckOperator(
         task_id="check_session_identity",
         toggl_conn_id=TOGGL_CONN_ID,
         auth_mode="session",
         expected_user_id="{{ ti.xcom_pull(task_ids='create_session')['user_id'] }}",
     )
+    # [END howto_operator_toggl_identity_check_session]
 
     # [START howto_operator_toggl_delete_session]
     delete_session = TogglDeleteSessionOperator(

@@ -5,18 +5,25 @@ Keeps a working Toggl session in the session store (an Airflow Variable named
 `toggl_session_secret__<conn_id>` unless the connection's `session_key` extra says otherwise), so
 other tasks can authenticate with `auth_mode="session"` without handling passwords.
 
-1. `check_connection_identity`: `/me` with the connection's own credentials.
-2. `rotate_session`: replaces the stored session when it has less than 7 days left or Toggl no
-   longer accepts it; a new session is verified and stored before the old one is deleted.
-3. `check_session_identity`: `/me` with the stored session must be the same user as step 1.
+One task, `rotate_session`, replaces the stored session when it has less than 7 days left or Toggl
+no longer accepts it: a new session is created with the connection's email and password, checked
+with `/me` to be the connection's user (the email the connection holds), stored, and only then is
+the old one deleted. That one check proves what separate identity checks of the connection and of
+the stored session would: the password works (it made the session), the session works, and it is
+the connection's user's.
 
-Every task is deferrable: when Toggl's hourly quota (30 `/me` calls per user) is used up, it waits
-for the reset in the triggerer instead of holding a worker slot or failing.
+What a run costs (see the provider's docs/limits.md): one `/me` of the user's 30 per hour,
+whether or not it rotates (the check of the new session, or of the stored one that is not due);
+a rotation adds `POST` and `DELETE /api/sessions` on accounts.toggl.com. Hourly, that is 1 of the
+30; the default daily schedule spends 1 a day.
 
-Every task runs in the Airflow pool named after the connection (or `TOGGL_POOL`), which must exist
-with one slot: `airflow pools set toggl_default 1 "Toggl account" --include-deferred`. The pool
-is what keeps two rotations of one session from overlapping on different workers (Variables
-have no compare-and-set) and one account's requests from adding up past Toggl's rate limit.
+The task is deferrable: when Toggl's hourly quota is used up, it waits for the reset in the
+triggerer instead of holding a worker slot or failing.
+
+It runs in the Airflow pool named after the connection (or `TOGGL_POOL`), which must exist with
+one slot: `airflow pools set toggl_default 1 "Toggl account" --include-deferred`. The pool is
+what keeps two rotations of one session from overlapping on different workers (Variables have no
+compare-and-set) and one account's requests from adding up past Toggl's rate limit.
 
 Runs daily. Set `TOGGL_CONN_ID` to use another connection and `TOGGL_ROTATION_SCHEDULE` (a cron
 expression or preset) to change the schedule.
@@ -29,7 +36,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from airflow_toggl.operators.toggl import TogglIdentityCheckOperator, TogglRotateSessionOperator
+from airflow_toggl.operators.toggl import TogglRotateSessionOperator
 
 TOGGL_CONN_ID = os.environ.get("TOGGL_CONN_ID", "toggl_default")
 SCHEDULE = os.environ.get("TOGGL_ROTATION_SCHEDULE", "@daily")
@@ -50,14 +57,6 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["toggl"],
 ):
-    # [START howto_operator_toggl_identity_check]
-    check_connection_identity = TogglIdentityCheckOperator(
-        task_id="check_connection_identity",
-        toggl_conn_id=TOGGL_CONN_ID,
-        deferrable=True,
-    )
-    # [END howto_operator_toggl_identity_check]
-
     # [START howto_operator_toggl_rotate_session]
     rotate_session = TogglRotateSessionOperator(
         task_id="rotate_session",
@@ -66,15 +65,3 @@ with DAG(
         deferrable=True,
     )
     # [END howto_operator_toggl_rotate_session]
-
-    # [START howto_operator_toggl_identity_check_session]
-    check_session_identity = TogglIdentityCheckOperator(
-        task_id="check_session_identity",
-        toggl_conn_id=TOGGL_CONN_ID,
-        auth_mode="session",
-        expected_user_id="{{ ti.xcom_pull(task_ids='check_connection_identity')['id'] }}",
-        deferrable=True,
-    )
-    # [END howto_operator_toggl_identity_check_session]
-
-    check_connection_identity >> rotate_session >> check_session_identity

@@ -42,7 +42,9 @@ def assert_no_secret(output: str, user: dict[str, Any], *cookies: str) -> None:
 
 def test_rotation_dag_stores_then_rotates_a_session(airflow_env, toggl_emulator, toggl_user) -> None:
     toggl_emulator.configure(session_ttl=3600)  # an hour: every run finds the session due
+    toggl_emulator.reset_counters()
     output = dags_test("toggl_session_rotation", airflow_env)
+    assert toggl_emulator.counters()["requests"]["GET /api/v9/me"] == 1  # one of the user's 30 an hour
     first = stored(airflow_env)
     assert first is not None
     assert first["user_id"] == toggl_user["id"]
@@ -51,6 +53,7 @@ def test_rotation_dag_stores_then_rotates_a_session(airflow_env, toggl_emulator,
     assert_no_secret(output, toggl_user, first["session_token"])
 
     output = dags_test("toggl_session_rotation", airflow_env)
+    assert toggl_emulator.counters()["requests"]["GET /api/v9/me"] == 2  # the rotation's check, no other
     rotated = stored(airflow_env)
     assert rotated["session_token"] != first["session_token"]
     assert not toggl_emulator.is_session_live(first["session_token"])

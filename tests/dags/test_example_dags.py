@@ -10,7 +10,7 @@ import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {
-    "toggl_session_rotation": ["check_connection_identity", "rotate_session", "check_session_identity"],
+    "toggl_session_rotation": ["rotate_session"],
     "toggl_session_lifecycle": ["create_session", "check_session_identity", "delete_session"],
     "toggl_credentials_health": ["check_credentials"],
     "toggl_password_reset_request": ["request_password_reset"],
