@@ -22,7 +22,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.support.airflow import ROOT, toggl_connection
+from tests.support.airflow import toggl_connection
 from tests.support.airflow_cluster import basic_credentials, find_leaks
 from tests.support.celery_cluster import WORKERS, CeleryCluster, celery_cluster
 from tests.support.secrets_scan import me_over_the_wire
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.cluster, pytest.mark.timeout(1500)]
 SESSION_TTL = 3 * 24 * 3600
 DAGS = Path(__file__).resolve().parent / "cluster_dags"
 
-ROTATION_DAG = "toggl_session_rotation"
+ROTATION_DAG = "toggl_rotation_handoff"  # the example rotation, plus a check on the other worker
 FANOUT_DAGS = ("toggl_identity_fanout_pooled", "toggl_identity_fanout_unpooled")
 FLEET_DAG = "toggl_fleet_rotation"
 DEFERRAL_DAG = "toggl_quota_deferral"
@@ -137,7 +137,7 @@ def cluster(
     for conn_id, user in users.items():
         redact[f"{conn_id} password"] = user["password"]
         redact[f"{conn_id} api_token"] = user["api_token"]
-    dag_files = [ROOT / "dags" / "toggl_session_rotation.py", *sorted(DAGS.glob("*.py"))]
+    dag_files = sorted(DAGS.glob("*.py"))
     started = time.monotonic()
     with celery_cluster(
         tmp_path_factory.mktemp("cluster"),
