@@ -20,6 +20,12 @@ Rows:
    ``airflow.sdk``, ours vs the HTTP provider's.
 7. processes (``--processes``): 4 Airflow tasks (LocalExecutor, separate processes) on one
    credential under the strict bucket, without and with a one-slot pool.
+8. export under the quota: a deferrable ``TogglApiOperator`` exports a Reports search of 200 pages
+   under a quota of 30 requests per window (the emulator's hour shortened), the triggerer's waits
+   run in-process; requests and quota windows used against the least possible (200 and 7).
+
+``--figures DIR`` also draws, from the same run, requests over time for each client of rows 1
+and 2 and the export's pages across its quota windows, as SVG files in DIR.
 
 Run: ``scripts/bench`` (installs the ``bench`` extra, which brings ``apache-airflow-providers-http``),
 ``scripts/bench --size tiny`` for a quick check, ``--rows 1,4`` for some rows only.
@@ -66,13 +72,26 @@ class Size:
     import_repeats: int
     quota_reset: float
     processes_calls: int
+    export_pages: int = 200
+    export_quota: int = 30
+    export_window: float = 10.0
 
 
 SIZES = {
     "full": Size(
         burst=20, repeats=3, throughput_calls=300, import_repeats=5, quota_reset=120, processes_calls=5
     ),
-    "tiny": Size(burst=3, repeats=1, throughput_calls=20, import_repeats=1, quota_reset=8, processes_calls=2),
+    "tiny": Size(
+        burst=3,
+        repeats=1,
+        throughput_calls=20,
+        import_repeats=1,
+        quota_reset=8,
+        processes_calls=2,
+        export_pages=10,
+        export_quota=4,
+        export_window=6.0,
+    ),
 }
 
 
@@ -235,6 +254,73 @@ def run_calls(calls: Sequence[Callable[[], object]], threads: int) -> int:
     return sum(failures)
 
 
+class RequestLog:
+    """When each request of the run being recorded went out and what it was answered, client side.
+
+    Installed around ``requests``' transport (``HTTPAdapter.send``), which this hook, HttpHook and
+    the raw loop all go through; the emulator's control calls use ``urllib`` and are not seen.
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[str, list[Any]] = {}
+        self._current: str | None = None
+        self._start = 0.0
+        self._lock = threading.Lock()
+        self._installed = False
+
+    def install(self) -> None:
+        from requests.adapters import HTTPAdapter
+
+        if self._installed:
+            return
+        send, log = HTTPAdapter.send, self
+
+        def recorded_send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            response = send(adapter, request, *args, **kwargs)
+            log.note(response.status_code)
+            return response
+
+        HTTPAdapter.send = recorded_send  # type: ignore[method-assign]
+        self._installed = True
+
+    def note(self, status: int) -> None:
+        from scripts.figures import Request
+
+        with self._lock:
+            if self._current is not None:
+                self.runs[self._current].append(Request(time.perf_counter() - self._start, status))
+
+    @contextmanager
+    def recording(self, name: str) -> Iterator[None]:
+        """Record the requests made inside the block as run ``name`` (only its first run is kept)."""
+        if name in self.runs:
+            yield
+            return
+        with self._lock:
+            self.runs[name], self._current, self._start = [], name, time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._current = None
+
+
+REQUEST_LOG = RequestLog()
+
+
+def recorded(prefix: str, variants: dict[str, Callable[[], Sample]]) -> dict[str, Callable[[], Sample]]:
+    """The variants, each recording its first run's requests as ``prefix/name``."""
+
+    def wrap(name: str, variant: Callable[[], Sample]) -> Callable[[], Sample]:
+        def run() -> Sample:
+            with REQUEST_LOG.recording(f"{prefix}/{name}"):
+                return variant()
+
+        return run
+
+    return {name: wrap(name, variant) for name, variant in variants.items()}
+
+
 # -- rows 1 and 2: bursts under the strict bucket ----------------------------------------------
 
 
@@ -292,7 +378,8 @@ def burst_variants(emulator: Emulator, calls: int, threads: int) -> dict[str, Ca
 
 def burst_rows(emulator: Emulator, size: Size, threads: int) -> list[list[str]]:
     emulator.configure(rate_limit_strict=True, rate_limit_key="account")
-    samples = interleaved(burst_variants(emulator, size.burst, threads), size.repeats)
+    variants = recorded(f"burst-{threads}", burst_variants(emulator, size.burst, threads))
+    samples = interleaved(variants, size.repeats)
     rows = []
     for name, runs in samples.items():
         rows.append(
@@ -581,6 +668,121 @@ def process_rows(emulator: Emulator, size: Size, workdir: Path) -> list[list[str
     return rows
 
 
+# -- row 8: a long export under the quota -----------------------------------------------------------
+
+
+def export_rows(emulator: Emulator, size: Size, workdir: Path) -> list[list[str]]:
+    """A deferrable export of ``export_pages`` pages under ``export_quota`` requests per window.
+
+    The trigger's waits run here, as the triggerer would run them; each resumed task is a new
+    operator object that gets only the trigger's event, as in Airflow.
+    """
+    import asyncio
+
+    from airflow_toggl._compat import TaskDeferred
+    from airflow_toggl.operators.api import TogglApiOperator
+
+    user = emulator.new_user()
+    page_size = 10
+    emulator.control(
+        "POST",
+        "/time_entries",
+        {"email": user["email"], "start": "2026-11-23T00:00:00Z", "count": size.export_pages * page_size, "every": 60},
+    )
+    workspace = user["default_workspace_id"]
+    conn_id = f"bench_export_{uuid.uuid4().hex[:6]}"
+    set_connection(conn_id, toggl_connection(emulator, user, requests_per_second=0))
+    emulator.configure(
+        rate_limit_strict=False, rate_limit_rps=None, quota_limit=size.export_quota, quota_window=size.export_window
+    )
+    target = workdir / "export" / "report.jsonl"
+
+    def task() -> TogglApiOperator:
+        return TogglApiOperator(
+            task_id="export",
+            toggl_conn_id=conn_id,
+            path=f"/reports/api/v3/workspace/{workspace}/search/time_entries",
+            json={"start_date": "2026-11-23", "end_date": "2026-12-31"},
+            paginate="rows",
+            page_size=page_size,
+            output_path=f"file://{target}",
+            max_pages=size.export_pages + 1,
+            deferrable=True,
+            poll_interval=0.2,
+        )
+
+    async def first_event(trigger: Any) -> Any:
+        async for event in trigger.run():
+            return event
+
+    before, _ = requests_for(emulator, user["email"])
+    deferrals, event, result = 0, None, None
+    start = time.perf_counter()
+    with REQUEST_LOG.recording("export"):
+        while result is None:
+            operator = task()
+            try:
+                result = operator.execute({}) if event is None else operator.execute_complete({}, event.payload)
+            except TaskDeferred as deferral:
+                deferrals += 1
+                event = asyncio.run(first_event(deferral.trigger))
+    elapsed = time.perf_counter() - start
+    emulator.configure(quota_limit=None)
+    sent = requests_for(emulator, user["email"])[0] - before
+    recorded_requests = REQUEST_LOG.runs["export"]
+    refused = sum(r.refused for r in recorded_requests)
+    windows = window_starts(recorded_requests)
+    rows = [json.loads(line)["row_number"] for line in target.read_text().splitlines()]
+    every_row_once = rows == list(range(1, size.export_pages * page_size + 1))
+    least_windows = -(-size.export_pages // size.export_quota)
+    return [
+        [
+            f"{size.export_pages} pages, {size.export_quota} per {size.export_window:g} s window",
+            str(sent),
+            str(size.export_pages),
+            str(refused),
+            str(deferrals),
+            str(len(windows)),
+            str(least_windows),
+            "yes" if every_row_once else "NO",
+            f"{elapsed:.1f}",
+        ]
+    ]
+
+
+def window_starts(requests: Sequence[Any]) -> list[float]:
+    """When each quota window began: the first request, and the first answered one after each refusal."""
+    starts: list[float] = []
+    waiting = True
+    for request in requests:
+        if request.refused:
+            waiting = True
+        elif waiting:
+            starts.append(request.at)
+            waiting = False
+    return starts
+
+
+def write_figures(folder: Path, size: Size) -> None:
+    """The recorded requests as SVG charts in ``folder`` (what was not run is left out)."""
+    from scripts import figures
+
+    runs = REQUEST_LOG.runs
+    for threads, name in ((1, "bench-burst-one-thread.svg"), (THREADS, "bench-burst-threads.svg")):
+        lanes = {key.split("/", 1)[1]: runs[key] for key in runs if key.startswith(f"burst-{threads}/")}
+        if lanes:
+            what = "one thread" if threads == 1 else f"{threads} threads on one credential"
+            title = f"{size.burst} /me calls under the strict bucket (1 request/s), {what}"
+            print(f"figure: {figures.write(folder, name, figures.requests_over_time(title, lanes))}")
+    if "export" in runs:
+        title = (
+            f"Export of {size.export_pages} pages under {size.export_quota} requests "
+            f"per {size.export_window:g} s quota window"
+        )
+        svg = figures.export_over_windows(title, runs["export"], window_starts(runs["export"]))
+        print(f"figure: {figures.write(folder, 'bench-export-quota.svg', svg)}")
+
+
 # -- the table ----------------------------------------------------------------------------------------
 
 
@@ -614,9 +816,12 @@ def quiet_logs() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
-    parser.add_argument("--rows", default="1,2,3,4,5,6", help="comma-separated row numbers (7: processes)")
+    parser.add_argument(
+        "--rows", default="1,2,3,4,5,6,8", help="comma-separated row numbers (7: processes)"
+    )
     parser.add_argument("--processes", action="store_true", help="also run row 7 (starts Airflow; minutes)")
     parser.add_argument("--quota-reset", type=float, help="seconds until the used-up quota resets (row 5)")
+    parser.add_argument("--figures", type=Path, help="write SVG charts of rows 1, 2 and 8 to this folder")
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     if args.quota_reset is not None:
@@ -632,6 +837,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = Path(tmp)
         os.environ.setdefault("AIRFLOW_HOME", str(workdir / "airflow-home"))
         emulator = Emulator(workdir)
+        REQUEST_LOG.install()
         try:
             burst_header = ["client", "429s", "requests", "failed calls", "wall s", "s per call"]
             if 1 in rows:
@@ -677,6 +883,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ["run", "429s", "requests", "first start to last end s", "task s summed"],
                     process_rows(emulator, size, workdir),
                 )
+            if 8 in rows:
+                print_table(
+                    f"8. a deferrable export of {size.export_pages} pages under the quota (window shortened)",
+                    [
+                        "export",
+                        "requests",
+                        "least requests",
+                        "refused",
+                        "deferrals",
+                        "quota windows",
+                        "least windows",
+                        "every row once",
+                        "wall s",
+                    ],
+                    export_rows(emulator, size, workdir),
+                )
+            if args.figures is not None:
+                write_figures(args.figures, size)
         finally:
             emulator.stop()
     return 0
