@@ -25,9 +25,10 @@ def table_rows(output: str, title_start: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_bench_prints_its_table_at_a_tiny_size() -> None:
+def test_bench_prints_its_table_at_a_tiny_size(tmp_path) -> None:
+    figures = tmp_path / "figures"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--size", "tiny", "--rows", "1,3,5"],
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--size", "tiny", "--rows", "1,3,5,8", "--figures", str(figures)],
         capture_output=True,
         text=True,
         timeout=280,
@@ -51,3 +52,15 @@ def test_bench_prints_its_table_at_a_tiny_size() -> None:
     blocked = quota["deferrable=False (default max_quota_wait)"]
     assert deferred[2] == blocked[2] == "succeeded"
     assert float(deferred[0]) < float(blocked[0])  # the deferred task gave its slot back while waiting
+    export = table_rows(result.stdout, "8. ")["10 pages, 4 per 6 s window"]
+    requests, least, refused, deferrals, windows, least_windows, every_row_once = export[:7]
+    assert every_row_once == "yes"
+    assert least == "10"
+    assert int(requests) == 10 + int(refused)  # N + k: no page was read twice
+    assert int(deferrals) >= 1
+    assert windows == least_windows == "3"
+    for name in ("bench-burst-one-thread.svg", "bench-export-quota.svg"):
+        svg = (figures / name).read_text()
+        assert svg.startswith("<svg")
+        assert svg.rstrip().endswith("</svg>")
+    assert "10 pages," in (figures / "bench-export-quota.svg").read_text()
