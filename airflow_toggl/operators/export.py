@@ -34,7 +34,12 @@ class PagedExport:
 
     def __init__(self, target: ObjectStoragePath, export: str) -> None:
         self.target = target
-        self.folder = target.parent / f".{target.name}.parts-{export}"
+        self.export = export
+
+    @property
+    def folder(self) -> ObjectStoragePath:
+        """The hidden folder beside the target that holds this export's parts and progress."""
+        return self.target.parent / f".{self.target.name}.parts-{self.export}"
 
     def saved_progress(self) -> dict[str, Any] | None:
         """The progress an earlier try left (``cursor``, ``rows``), or None when there is none."""
