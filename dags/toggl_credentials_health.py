@@ -2,9 +2,11 @@
 ### Toggl credentials health
 
 Every hour, asks Toggl whether the connection's credentials still work, using `/me/logged`: it
-answers with no body and spares the 30-requests-per-hour `/me` quota that identity checks use.
-The task fails (with a 403 `TogglAuthError`) when Toggl refuses the credentials, for example after
-the API token was reset.
+answers with no body. The task fails (with a 403 `TogglAuthError`) when Toggl refuses the
+credentials, for example after the API token was reset.
+
+What a run costs (see the provider's docs/limits.md): one request, `/me/logged`. Toggl documents
+no exemption for it, so count it against the user's 30 requests an hour: 1 of the 30 each hour.
 
 Set `TOGGL_CONN_ID` to use another connection and `TOGGL_HEALTH_SCHEDULE` to change the schedule.
 """

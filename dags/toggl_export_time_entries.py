@@ -12,7 +12,13 @@ other Toggl tasks:
    by page (`X-Next-Row-Number` to `first_row_number`) and streams every row to
    `<export dir>/detailed_report/<date>.jsonl`; memory stays flat however long the week was.
 
-Both exports return `{"path", "rows"}`; secret fields never reach XCom or the files. Set
+Both exports return `{"path", "rows"}`; secret fields never reach XCom or the files. A file
+appears only complete; an export stopped by Toggl's hourly quota (deferred, or retried) goes on
+with the page after the last one it wrote.
+
+What a run costs (see the provider's docs/limits.md): two requests of the user's 30 an hour
+(`/me/workspaces`, `/me/time_entries`) and one request of the organization's quota (30, 240 or
+600 an hour by plan) per report page of 200 rows. Set
 `TOGGL_EXPORT_DIR` (default `toggl-exports` in the system's temporary folder) for the local folder, or point `output_path` at
 any object storage URL (`s3://...`); `TOGGL_CONN_ID` selects another connection.
 """

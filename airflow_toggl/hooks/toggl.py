@@ -263,7 +263,7 @@ class TogglHook(BaseHook):
         return self.get_conn().get_me(with_related_data=with_related_data)
 
     def is_logged_in(self) -> bool:
-        """Whether the credentials work (``/me/logged``, spares the ``/me`` quota); False on 403."""
+        """Whether the credentials work (``/me/logged``: no body, one request); False on 403."""
         return self.get_conn().is_logged_in()
 
     def get_quota(self) -> list[dict[str, Any]]:
@@ -289,7 +289,7 @@ class TogglHook(BaseHook):
         return client.get_me(auth=client.session_auth(session))
 
     def is_session_live(self, session: TogglSession) -> bool:
-        """Whether Toggl still accepts ``session`` (``/me/logged``, which spares the ``/me`` quota)."""
+        """Whether Toggl still accepts ``session`` (``/me/logged``: no body, one request)."""
         client = self.get_conn()
         return client.is_logged_in(auth=client.session_auth(session))
 

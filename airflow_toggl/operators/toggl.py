@@ -273,8 +273,8 @@ class TogglIdentityCheckOperator(TogglSessionOperator):
 class TogglCredentialsCheckOperator(TogglBaseOperator):
     """Cheap check that Toggl accepts a connection's credentials (``/me/logged``).
 
-    ``/me/logged`` answers with no body and spares the 30-per-hour ``/me`` quota, so this suits
-    frequent health checks. Fails with :class:`~airflow_toggl.exceptions.TogglAuthError` when the
+    ``/me/logged`` answers with no body: one request, which Toggl documents no exemption for, so
+    count it against the user's 30 an hour (hourly checks spend 1 of them). Fails with :class:`~airflow_toggl.exceptions.TogglAuthError` when the
     credentials are refused. Returns ``{"toggl_conn_id", "auth_mode", "logged_in": True}``.
 
     :param auth_mode: ``api_token``, ``basic`` or ``session``; default: the connection's.
