@@ -54,7 +54,7 @@ class PagedExport:
 
     def write_page(self, number: int, lines: Iterable[str], progress: Mapping[str, Any]) -> None:
         """Write page ``number``'s lines as one part, then the progress that counts it."""
-        if number == 1 and self.target.protocol in ("file", "local"):
+        if self.target.protocol in ("file", "local"):
             self.folder.mkdir(parents=True, exist_ok=True)
         with self._part(number).open("w", encoding="utf-8") as out:
             for line in lines:
@@ -63,6 +63,15 @@ class PagedExport:
 
     def finish(self, pages: int) -> None:
         """Join parts 1 to ``pages`` into one object, move it to the target, remove the folder."""
+        from airflow_toggl.exceptions import TogglConfigError
+
+        missing = [number for number in range(1, pages + 1) if not self._part(number).exists()]
+        if missing:
+            raise TogglConfigError(
+                "output_path",
+                f"lacks part {missing[0]} of this export, written elsewhere: a task that goes on after "
+                "a deferral may run on another worker, so write exports to shared storage (s3://...)",
+            )
         joined = self.folder / _JOINED
         with joined.open("wb") as out:
             for number in range(1, pages + 1):

@@ -194,6 +194,27 @@ def test_a_used_up_quota_defers_the_export_and_it_goes_on_from_its_cursor(
     assert toggl_emulator.counters()["requests"][f"POST {_search_path(two_pages_of_quota)}"] == 4
 
 
+def test_a_resumed_export_missing_its_earlier_parts_fails_naming_output_path(
+    two_pages_of_quota, toggl_emulator, tmp_path
+) -> None:
+    """As when the task goes on on another worker than the one with the parts on its local disk."""
+    import shutil
+
+    target = tmp_path / "week.jsonl"
+    with pytest.raises(TaskDeferred) as info:
+        _week_export(two_pages_of_quota, target, deferrable=True).execute({})
+    (parts,) = [tmp_path / name for name in _leftovers(tmp_path)]
+    shutil.rmtree(parts)
+    toggl_emulator.configure(quota_limit=None)
+    event = {"status": "quota_reset", "resume_at": "2026-01-01T00:00:00+00:00", "resume": info.value.trigger.resume}
+    with pytest.raises(TogglConfigError) as failure:
+        _week_export(two_pages_of_quota, target, deferrable=True).execute_complete({}, event)
+    assert failure.value.field == "output_path"
+    assert not target.exists()
+    assert _leftovers(tmp_path) == []  # so the task's retry starts afresh
+    assert _week_export(two_pages_of_quota, target).execute({})["rows"] == 120
+
+
 def test_a_listing_to_xcom_goes_on_after_a_deferral(two_pages_of_quota, toggl_emulator) -> None:
     listing = TogglApiOperator(
         task_id="l", path=_search_path(two_pages_of_quota), json=WEEK, paginate="rows", page_size=50,
