@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from airflow_toggl.ui.check import check_stored_session
 from airflow_toggl.ui.overview import STATES, overview_row
 from airflow_toggl.ui.plugin import URL_PREFIX
-from airflow_toggl.ui.sources import read_overview_facts
+from airflow_toggl.ui.sources import connection_snapshot, read_overview_facts
 
 CanRead = Depends(requires_access_connection(method="GET"))
 CanEdit = Depends(requires_access_connection(method="PUT"))
@@ -119,8 +119,11 @@ def create_app() -> FastAPI:
                 status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send the request as application/json"
             )
         row = _one_row(user, connection_id)
-        key = row["session"]["key"]
-        result = check_stored_session(connection_id, key, checked_by=_name_of(user))
+        with create_session() as session:
+            connection = connection_snapshot(session, connection_id)
+        if connection is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No toggl connection {connection_id!r}")
+        result = check_stored_session(connection, row["session"]["key"], checked_by=_name_of(user))
         return {**result, "row": _one_row(user, connection_id)}
 
     return app

@@ -14,7 +14,7 @@ from airflow_toggl.exceptions import TogglConfigError, TogglError, TogglQuotaExc
 from airflow_toggl.hooks.toggl import TogglHook
 from airflow_toggl.sessions.status import USER_QUOTA, StatusRecord
 from airflow_toggl.sessions.store import SessionStore
-from airflow_toggl.ui.sources import ServerVariables
+from airflow_toggl.ui.sources import ConnectionSnapshot, ServerVariables
 
 CHECK_REQUEST = "GET /api/v9/me/logged"
 CHECK_COST = (
@@ -23,8 +23,27 @@ CHECK_COST = (
 )
 
 
-def check_stored_session(conn_id: str, session_key: str, *, checked_by: str | None = None) -> dict[str, Any]:
+class StoredConnectionHook(TogglHook):
+    """A :class:`TogglHook` over a connection already read from the metadata database.
+
+    The Task SDK's connection lookup reaches the database only in some API server contexts, so the
+    page hands the hook the connection it read itself.
+    """
+
+    def __init__(self, connection: ConnectionSnapshot, **kwargs: Any) -> None:
+        super().__init__(connection.conn_id, **kwargs)
+        self._connection = connection
+
+    def get_connection(self, conn_id: str) -> Any:  # type: ignore[override]
+        """The connection given at construction."""
+        return self._connection
+
+
+def check_stored_session(
+    connection: ConnectionSnapshot, session_key: str, *, checked_by: str | None = None
+) -> dict[str, Any]:
     """Ask Toggl whether the session stored under ``session_key`` still works; no secret in the answer."""
+    conn_id = connection.conn_id
     variables = ServerVariables()
     result: dict[str, Any] = {"conn_id": conn_id, "request": CHECK_REQUEST, "cost": CHECK_COST, "sent": False}
     hook = None
@@ -32,7 +51,7 @@ def check_stored_session(conn_id: str, session_key: str, *, checked_by: str | No
         stored = SessionStore(session_key, variables=variables).load()
         if stored is None:
             raise TogglConfigError("session_key", f"no session is stored under {session_key!r}")
-        hook = TogglHook(conn_id, session_cookie=stored.session.cookie, max_quota_wait=0)
+        hook = StoredConnectionHook(connection, session_cookie=stored.session.cookie, max_quota_wait=0)
         result["sent"] = True
         live = hook.is_session_live(stored.session)
         ok, message = (
@@ -60,4 +79,4 @@ def _last_quota(hook: TogglHook | None) -> Quota | None:
         return None  # the connection's settings are invalid: no client, nothing seen
 
 
-__all__ = ["CHECK_COST", "CHECK_REQUEST", "check_stored_session"]
+__all__ = ["CHECK_COST", "CHECK_REQUEST", "StoredConnectionHook", "check_stored_session"]

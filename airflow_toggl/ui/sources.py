@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,29 @@ class ServerVariables:
         from airflow.models import Variable
 
         Variable.delete(key)
+
+
+@dataclass(frozen=True)
+class ConnectionSnapshot:
+    """The fields of a connection the hook reads, copied out of the database session."""
+
+    conn_id: str
+    login: str | None
+    password: str | None = field(repr=False)
+    extra_dejson: dict[str, Any] = field(repr=False)
+
+
+def connection_snapshot(session: Session, conn_id: str) -> ConnectionSnapshot | None:
+    """The ``toggl`` connection ``conn_id`` from the metadata database, or None."""
+    (connection,) = toggl_connections(session, {conn_id}) or (None,)
+    if connection is None:
+        return None
+    return ConnectionSnapshot(
+        conn_id=connection.conn_id,
+        login=connection.login,
+        password=connection.password,
+        extra_dejson=dict(connection.extra_dejson),
+    )
 
 
 def toggl_connections(session: Session, conn_ids: set[str] | None = None) -> list[Any]:
@@ -216,7 +240,9 @@ def read_overview_facts(session: Session, conn_ids: set[str] | None = None) -> l
 
 
 __all__ = [
+    "ConnectionSnapshot",
     "ServerVariables",
+    "connection_snapshot",
     "facts_of",
     "read_overview_facts",
     "rotation_tasks",
