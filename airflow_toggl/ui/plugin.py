@@ -38,4 +38,4 @@ class TogglSessionsPlugin(AirflowPlugin):
         return [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Toggl sessions"}]
 
 
-__all__ = ["NAV_ENTRY", "TogglSessionsPlugin"]
+__all__ = ["NAV_ENTRY", "PLUGIN_NAME", "URL_PREFIX", "TogglSessionsPlugin"]
