@@ -39,11 +39,12 @@ if [ "$#" -eq 0 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
 fi
 
 # Pins for when the published constraints cannot be read: the versions these releases were tested
-# with here (cadwyn 9 and fastapi 0.16x break 3.0-3.2's execution API; structlog 26 breaks 3.1.0).
+# with here (cadwyn 9 and fastapi 0.16x break 3.0-3.2's execution API; structlog 26 breaks 3.1.0;
+# 3.1's Fernet wrapper fails on cryptography 51, and its JWTs on PyJWT 2.15).
 series_pins() {
   case "$1" in
     3.0.*) printf '%s\n' cadwyn==5.3.3 fastapi==0.115.12 starlette==0.46.2 pydantic==2.11.5 ;;
-    3.1.*) printf '%s\n' cadwyn==5.4.6 fastapi==0.117.1 starlette==0.48.0 structlog==25.4.0 ;;
+    3.1.*) printf '%s\n' cadwyn==5.4.6 fastapi==0.117.1 starlette==0.48.0 structlog==25.4.0 cryptography==44.0.3 pyjwt==2.10.1 ;;
     3.2.*) printf '%s\n' cadwyn==7.0.0 fastapi==0.136.3 ;;
     *) ;;
   esac
