@@ -169,9 +169,35 @@ AIRFLOW_PROCESS_FIXTURES = frozenset({"airflow_db", "dags_test_phase", "schedule
 """Fixtures that run the Airflow CLI or Airflow processes: their tests are left out of the quick loop."""
 
 
+AIRFLOW_FACING = (
+    "tests/hooks/",
+    "tests/provider/",
+    "tests/operators/",
+    "tests/sessions/",
+    "tests/triggers/",
+    "tests/dags/",
+    "tests/security/",
+)
+"""Folders whose tests use Airflow (the client and emulator tests never import it)."""
+VERSION_CHECK_PROCESSES = (
+    "tests/provider/test_cli.py::",
+    "tests/dags/test_dag_runs.py::test_rotation_dag_stores_then_rotates_a_session",
+    "tests/dags/test_dag_runs.py::test_credentials_health_dag",
+)
+"""The Airflow-process tests of the version check: the CLI finds the provider and tests a connection,
+and ``airflow dags test`` runs the rotation and health DAGs (the others add time, not coverage)."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``airflow`` every test that runs Airflow processes (``-m "not airflow"`` is the quick loop)."""
+    """Mark ``airflow`` every test that runs Airflow processes (``-m "not airflow"`` is the quick loop),
+    and ``versions`` the subset ``scripts/check_airflow_versions.sh`` runs on every supported release:
+    the Airflow-facing tests that start no Airflow process, and ``VERSION_CHECK_PROCESSES``."""
     for item in items:
         uses_airflow = AIRFLOW_PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
         if uses_airflow or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.airflow)
+        if item.get_closest_marker("e2e") or item.get_closest_marker("slow"):
+            continue
+        in_process = item.nodeid.startswith(AIRFLOW_FACING) and not item.get_closest_marker("airflow")
+        if in_process or item.nodeid.startswith(VERSION_CHECK_PROCESSES):
+            item.add_marker(pytest.mark.versions)

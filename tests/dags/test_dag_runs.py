@@ -11,17 +11,19 @@ from typing import Any
 
 import pytest
 
-from tests.support.airflow import run_airflow, toggl_connection
+from tests.support.airflow import MetadataDbVariables, run_airflow, toggl_connection
 
 KEY = "toggl_session_secret__toggl_default"
 RESET_CODE_VARIABLE = "toggl_password_reset_code_secret"
 pytestmark = pytest.mark.timeout(240)
+VARIABLES = MetadataDbVariables()
+"""The session's Variable table, read and cleared from this process (no ``airflow variables`` run)."""
 
 
 @pytest.fixture
 def airflow_env(airflow_db: Any, toggl_conn_env: dict[str, str]) -> dict[str, str]:
     """Connection env for the subprocess; the store Variable starts absent."""
-    run_airflow("variables", "delete", KEY, env=toggl_conn_env, check=False)
+    VARIABLES.delete(KEY)
     return dict(toggl_conn_env)
 
 
@@ -31,8 +33,8 @@ def dags_test(dag_id: str, env: dict[str, str], *, check: bool = True) -> str:
 
 
 def stored(env: dict[str, str]) -> dict[str, Any] | None:
-    result = run_airflow("variables", "get", KEY, env=env, check=False)
-    return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
+    value = VARIABLES.get(KEY)
+    return json.loads(value) if value is not None else None
 
 
 def assert_no_secret(output: str, user: dict[str, Any], *cookies: str) -> None:
@@ -67,7 +69,7 @@ def test_rotation_dag_defers_on_a_used_up_quota(airflow_db, toggl_emulator, togg
     """A 402 with quota headers beyond ``max_quota_wait`` defers the task; it resumes after the reset."""
     connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
     env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
-    run_airflow("variables", "delete", KEY, env=env, check=False)
+    VARIABLES.delete(KEY)
     quota_headers = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1"}
     toggl_emulator.inject_fault("/api/v9/me", method="GET", status=402, headers=quota_headers, count=1)
     output = dags_test("toggl_session_rotation", env)
@@ -116,7 +118,7 @@ def test_password_reset_dags(airflow_db, toggl_emulator, toggl_user) -> None:
     the DAG deletes it once used.
     """
     env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(toggl_connection(toggl_emulator, toggl_user))}
-    run_airflow("variables", "delete", KEY, env=env, check=False)
+    VARIABLES.delete(KEY)
     dags_test("toggl_password_reset_request", env)
     code = toggl_emulator.outbox(toggl_user["email"])[-1]
 
@@ -128,7 +130,7 @@ def test_password_reset_dags(airflow_db, toggl_emulator, toggl_user) -> None:
     session = stored(env)
     assert session is not None
     assert toggl_emulator.is_session_live(session["session_token"])
-    assert run_airflow("variables", "get", RESET_CODE_VARIABLE, env=env, check=False).returncode != 0
+    assert VARIABLES.get(RESET_CODE_VARIABLE) is None
     for secret in (code, "pw-Changed-6m", session["session_token"], toggl_user["api_token"]):
         assert secret not in output
 
@@ -147,11 +149,10 @@ def test_password_reset_confirm_keeps_the_code_when_toggl_refuses_it(
         assert "dag_id=toggl_password_reset_confirm," in output
         assert "state=failed" in output
         assert toggl_emulator.user(toggl_user["email"])["password"] == toggl_user["password"]
-        kept = run_airflow("variables", "get", RESET_CODE_VARIABLE, env=env)
-        assert kept.stdout.strip().splitlines()[-1] == unknown
+        assert VARIABLES.get(RESET_CODE_VARIABLE) == unknown
         assert unknown not in output
     finally:
-        run_airflow("variables", "delete", RESET_CODE_VARIABLE, env=env, check=False)
+        VARIABLES.delete(RESET_CODE_VARIABLE)
 
 
 def test_api_token_reset_dag(airflow_env, toggl_emulator, toggl_user) -> None:
@@ -159,7 +160,6 @@ def test_api_token_reset_dag(airflow_env, toggl_emulator, toggl_user) -> None:
     output = dags_test("toggl_api_token_reset", airflow_env)
     new_token = toggl_emulator.user(toggl_user["email"])["api_token"]
     assert new_token != toggl_user["api_token"]
-    result = run_airflow("variables", "get", name, env=airflow_env)
-    assert result.stdout.strip().splitlines()[-1] == new_token
+    assert VARIABLES.get(name) == new_token
     assert new_token not in output
-    run_airflow("variables", "delete", name, env=airflow_env)
+    VARIABLES.delete(name)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.support.airflow import toggl_connection
+from tests.support.airflow import expect_working_dags_test, toggl_connection
 from tests.support.airflow_cluster import AIRFLOW_BIN, AirflowCluster, find_leaks
 from tests.support.secrets_scan import (
     CHECKED_TABLES,
@@ -57,6 +57,7 @@ def dags_test(
     env: dict[str, str] | None = None,
 ) -> str:
     """``airflow dags test`` in ``home`` with the connection in the environment; stdout + stderr."""
+    expect_working_dags_test()
     args = [AIRFLOW_BIN, "dags", "test", dag_id]
     if conf is not None:
         args += ["-c", json.dumps(conf)]

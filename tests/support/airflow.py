@@ -5,11 +5,32 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+AIRFLOW_VERSION = version("apache-airflow")
+
+DAGS_TEST_BROKEN: dict[str, str] = {
+    "3.2.2": (
+        "Airflow 3.2.2's own `airflow dags test` fails before any task runs, for any DAG (one with a "
+        "single print task too), with the libraries scripts/airflow_venv installs for it (fastapi "
+        "0.136, starlette 1.10): its in-process execution API answers without the service registry "
+        "its lifespan sets up ('State' object has no attribute 'svcs_registry')"
+    ),
+}
+"""Airflow releases whose ``airflow dags test`` is broken whatever the DAG, and why."""
+
+
+def expect_working_dags_test() -> None:
+    """Mark the calling test xfailed on a release in ``DAGS_TEST_BROKEN``: red then means the provider."""
+    reason = DAGS_TEST_BROKEN.get(AIRFLOW_VERSION)
+    if reason:
+        pytest.xfail(reason)
 
 
 def toggl_connection(emulator: Any, user: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -36,6 +57,8 @@ def run_airflow(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run the ``airflow`` CLI with this test session's AIRFLOW_HOME (plus ``env``); output captured."""
+    if args[:2] == ("dags", "test"):
+        expect_working_dags_test()
     full_env = {**os.environ, **(env or {})}
     result = subprocess.run(
         [AIRFLOW, *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False
@@ -45,3 +68,27 @@ def run_airflow(
             f"airflow {' '.join(args)} exited {result.returncode}\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
         )
     return result
+
+
+class MetadataDbVariables:
+    """Variables in this test session's Airflow metadata database (SQLite), read from this process.
+
+    The subprocesses (``airflow tasks test``, ``airflow dags test``) write the same table; reading it
+    here spares an ``airflow variables`` process (seconds of Airflow start-up) per look.
+    """
+
+    def get(self, key: str) -> str | None:
+        from airflow.models.variable import Variable
+
+        value = Variable.get(key, default_var=None)
+        return None if value is None else str(value)
+
+    def set(self, key: str, value: str) -> None:
+        from airflow.models.variable import Variable
+
+        Variable.set(key, value)
+
+    def delete(self, key: str) -> None:
+        from airflow.models.variable import Variable
+
+        Variable.delete(key)

@@ -150,29 +150,6 @@ class FaultyVariables:
             self._reads_until_fault = 0
 
 
-class MetadataDbVariables:
-    """Variables in this test session's Airflow metadata database (SQLite), read from this process.
-
-    The subprocesses (``airflow tasks test``) write the same table through Airflow's execution API.
-    """
-
-    def get(self, key: str) -> str | None:
-        from airflow.models.variable import Variable
-
-        value = Variable.get(key, default_var=None)
-        return None if value is None else str(value)
-
-    def set(self, key: str, value: str) -> None:
-        from airflow.models.variable import Variable
-
-        Variable.set(key, value)
-
-    def delete(self, key: str) -> None:
-        from airflow.models.variable import Variable
-
-        Variable.delete(key)
-
-
 def route_sdk_variables(monkeypatch: pytest.MonkeyPatch, backend: Any) -> None:
     """Send ``airflow.sdk.Variable`` get/set/delete to ``backend`` for this test.
 
