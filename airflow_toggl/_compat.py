@@ -6,6 +6,8 @@ imported from there directly.
 
 * ``conf``: ``airflow.sdk`` from 3.2, ``airflow.configuration`` before.
 * ``TaskDeferred``: ``airflow.sdk.exceptions`` from 3.2, ``airflow.exceptions`` before.
+* ``AirflowFailException`` (fails a task without retries): ``airflow.sdk.exceptions`` from 3.2,
+  ``airflow.exceptions`` before.
 
 ``TaskDeferred`` (what ``BaseOperator.defer`` raises) is not used by the package itself; it is here
 for code that catches a deferral, such as tests that call ``execute`` directly.
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from airflow.sdk import conf
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 else:
     try:
         from airflow.sdk import conf
@@ -29,4 +31,9 @@ else:
     except ImportError:
         from airflow.exceptions import TaskDeferred
 
-__all__ = ["TaskDeferred", "conf"]
+    try:
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:
+        from airflow.exceptions import AirflowFailException
+
+__all__ = ["AirflowFailException", "TaskDeferred", "conf"]

@@ -3,7 +3,8 @@
 
 Every hour, asks Toggl whether the connection's credentials still work, using `/me/logged`: it
 answers with no body. The task fails (with a 403 `TogglAuthError`) when Toggl refuses the
-credentials, for example after the API token was reset.
+credentials, for example after the API token was reset: at once, without the retry, since the
+same credentials would be refused again.
 
 What a run costs (see the provider's docs/limits.md): one request, `/me/logged`. Toggl documents
 no exemption for it, so count it against the user's 30 requests an hour: 1 of the 30 each hour.

@@ -27,6 +27,7 @@ from airflow_toggl.exceptions import (
     TogglRateLimitError,
 )
 from airflow_toggl.links.toggl import TogglProfileLink
+from airflow_toggl.operators.failures import fail_fast
 from airflow_toggl.triggers.toggl import DEFAULT_POLL_INTERVAL, TogglQuotaResetTrigger, check_poll_interval
 
 if TYPE_CHECKING:
@@ -95,8 +96,12 @@ class TogglBaseOperator(BaseOperator):
 
         return TogglHook(self.toggl_conn_id, auth_mode=self.auth_mode)
 
+    @fail_fast
     def execute(self, context: Context) -> Any:
-        """Check the arguments, run the work; if deferrable, a wait for Toggl of more than a few seconds defers."""
+        """Check the arguments, run the work; if deferrable, a wait for Toggl of more than a few seconds defers.
+
+        A failure that cannot fix itself fails the task without retries (see :mod:`.failures`).
+        """
         self.check_arguments()
         if self.deferrable:
             self.hook.max_quota_wait = DEFERRABLE_WAIT_LIMIT

@@ -7,6 +7,7 @@ The runs happen in a subprocess with this session's AIRFLOW_HOME (SQLite) and th
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from tests.support.airflow import MetadataDbVariables, run_airflow, toggl_connec
 
 KEY = "toggl_session_secret__toggl_default"
 RESET_CODE_VARIABLE = "toggl_password_reset_code_secret"
+HEALTH_RETRY_DELAY = 120
+"""Seconds under the retry delays of the health (5 min) and lifecycle (2 min) DAGs: a retried run takes longer."""
 pytestmark = pytest.mark.timeout(240)
 VARIABLES = MetadataDbVariables()
 """The session's Variable table, read and cleared from this process (no ``airflow variables`` run)."""
@@ -98,17 +101,57 @@ def test_credentials_health_dag(airflow_env, toggl_emulator, toggl_user) -> None
     assert_no_secret(output, toggl_user)
 
 
+def timed_dags_test(dag_id: str, env: dict[str, str]) -> tuple[str, float]:
+    """The output of a ``dags test`` run expected to fail, and how long it took in seconds."""
+    started = time.monotonic()
+    output = dags_test(dag_id, env, check=False)
+    return output, time.monotonic() - started
+
+
+def assert_failed_without_retry(output: str, dag_id: str, seconds: float) -> None:
+    """The run failed, no task was put up for retry, and it took less than the DAG's retry delay."""
+    assert f"dag_id={dag_id}," in output
+    assert "state=failed" in output
+    assert "AirflowFailException" in output
+    assert "not retried" in output
+    assert "up_for_retry" not in output.lower()
+    assert seconds < HEALTH_RETRY_DELAY, f"{seconds:.0f}s: the run waited for a retry"
+
+
+def test_a_misspelled_extra_fails_the_task_at_once_without_retry(airflow_db, toggl_emulator, toggl_user) -> None:
+    """The health DAG retries a task once, after 5 minutes; a configuration error is final."""
+    connection = toggl_connection(toggl_emulator, toggl_user, tracks_api_url=toggl_emulator.url)
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
+    output, seconds = timed_dags_test("toggl_credentials_health", env)
+    assert_failed_without_retry(output, "toggl_credentials_health", seconds)
+    assert "TogglConfigError: Invalid Toggl setting 'tracks_api_url'" in output
+    assert "did you mean 'track_api_url'?" in output
+    assert toggl_emulator.counters()["requests"] == {}  # refused before any request
+    assert_no_secret(output, toggl_user)
+
+
 def test_credentials_health_dag_fails_on_refused_credentials(airflow_db, toggl_emulator, toggl_user) -> None:
     connection = toggl_connection(toggl_emulator, toggl_user)
     connection["extra"]["api_token"] = "f" * 32
     env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
-    # ``tasks test`` runs the task once (``dags test`` would wait out the retry delay).
-    result = run_airflow(
-        "tasks", "test", "toggl_credentials_health", "check_credentials", env=env, check=False
-    )
-    output = result.stdout + result.stderr
+    output, seconds = timed_dags_test("toggl_credentials_health", env)
+    assert_failed_without_retry(output, "toggl_credentials_health", seconds)
     assert "TogglAuthError" in output
     assert "refused the api_token credentials" in output
+    assert toggl_emulator.counters()["requests"] == {"GET /api/v9/me/logged": 1}
+
+
+def test_a_refused_password_fails_the_lifecycle_at_once(airflow_db, toggl_emulator, toggl_user) -> None:
+    """A wrong password: one refused sign-in, no retry; the teardown still runs and finds nothing to delete."""
+    wrong = toggl_connection(toggl_emulator, {**toggl_user, "password": "pw-Wrong-Guess-4z"})
+    env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(wrong)}
+    run_airflow("variables", "delete", KEY, env=env, check=False)
+    output, seconds = timed_dags_test("toggl_session_lifecycle", env)
+    assert_failed_without_retry(output, "toggl_session_lifecycle", seconds)
+    assert "Toggl refused the email or password for POST /api/sessions (403)" in output
+    assert toggl_emulator.counters()["requests"].get("POST /api/sessions") == 1
+    assert "pw-Wrong-Guess-4z" not in output
+    assert_no_secret(output, toggl_user)
 
 
 def test_password_reset_dags(airflow_db, toggl_emulator, toggl_user) -> None:

@@ -16,6 +16,7 @@ from airflow_toggl.exceptions import TogglConfigError
 from airflow_toggl.hooks.toggl import TogglHook
 from airflow_toggl.operators import toggl as ops
 from tests.support.airflow import toggl_connection
+from tests.support.final import fails_for_good
 
 PASSWORD = "pw-Distinct-7fQ2"
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -76,7 +77,7 @@ def test_unknown_auth_mode_argument_fails_before_any_request(toggl_conn_env, tog
         TogglHook(auth_mode="cookie")
     assert info.value.field == "auth_mode"
     operator = ops.TogglIdentityCheckOperator(task_id="check", auth_mode="cookie")
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         operator.execute({})
     assert info.value.field == "auth_mode"
     assert toggl_emulator.counters()["requests"] == {}
@@ -93,7 +94,7 @@ def test_impossible_min_remaining_fails_before_any_request(
     min_remaining: Any, toggl_conn_env, toggl_emulator, variables
 ) -> None:
     operator = ops.TogglRotateSessionOperator(task_id="rotate", min_remaining=min_remaining)
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         operator.execute({})
     assert info.value.field == "min_remaining"
     assert toggl_emulator.counters()["requests"] == {}
@@ -105,7 +106,7 @@ def test_unknown_session_key_fails_before_any_request(
     operator = ops.TogglIdentityCheckOperator(
         task_id="check", auth_mode="session", session_key="toggl_session_secret__nobody"
     )
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         operator.execute({})
     assert info.value.field == "session_key"
     assert "toggl_session_secret__nobody" in str(info.value)
@@ -140,7 +141,7 @@ def test_operator_arguments_that_would_leak_or_cannot_work(
     factory, field: str, toggl_conn_env, toggl_emulator, variables
 ) -> None:
     operator = factory()
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         operator.execute({})
     assert info.value.field == field
     assert toggl_emulator.counters()["requests"] == {}

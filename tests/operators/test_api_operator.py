@@ -13,6 +13,7 @@ from airflow_toggl.exceptions import TogglConfigError, TogglQuotaExceededError
 from airflow_toggl.operators.api import TogglApiOperator
 from airflow_toggl.sessions.store import SessionStore, default_session_key
 from tests.support.airflow import toggl_connection
+from tests.support.final import fails_for_good
 
 pytestmark = pytest.mark.timeout(60)
 WEEK = {"start_date": "2026-11-23", "end_date": "2026-11-29"}
@@ -105,7 +106,7 @@ def test_a_paged_listing_to_xcom_is_bounded(seeded, toggl_emulator) -> None:
     big = TogglApiOperator(
         task_id="b", path=path, json=WEEK, paginate="rows", page_size=20, max_xcom_items=30
     )
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         big.execute({})
     assert info.value.field == "max_xcom_items"
     assert toggl_emulator.counters()["requests"][f"POST {path}"] == 2  # stopped as soon as it was too many
@@ -135,7 +136,7 @@ def test_init_only_assigns_and_execute_names_the_bad_field(seeded, toggl_emulato
     toggl_emulator.reset_counters()
     for arguments, field in cases:
         operator = TogglApiOperator(task_id="bad", **arguments)  # parsing a DAG never fails here
-        with pytest.raises(TogglConfigError) as info:
+        with fails_for_good(TogglConfigError) as info:
             operator.execute({})
         assert info.value.field == field, arguments
     assert toggl_emulator.counters()["requests"] == {}

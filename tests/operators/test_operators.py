@@ -21,6 +21,7 @@ from airflow_toggl.sessions.store import SessionStore
 from airflow_toggl.triggers.toggl import TogglQuotaResetTrigger
 from tests.support.doubles import MemoryVariables
 from tests.support.fakes import FakeHook, make_session
+from tests.support.final import fails_for_good
 
 KEY = "toggl_session_secret__toggl_default"
 SECRET_WORDS = ("password", "token", "cookie", "secret", "code_value")
@@ -146,7 +147,7 @@ def test_bad_arguments_are_kept_as_given_and_refused_by_execute_before_any_reque
     build, field: str, offline: None
 ) -> None:
     operator = build()  # __init__ only assigns: Jinja has not rendered anything yet
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         operator.execute({})
     assert info.value.field == field
 
@@ -168,7 +169,7 @@ def test_a_rendered_value_is_checked_after_rendering(offline: None) -> None:
     operator = ops.TogglIdentityCheckOperator(task_id="t", auth_mode="{{ params.mode }}")
     operator.render_template_fields({"params": {"mode": "cookie"}})
     assert operator.auth_mode == "cookie"
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         operator.execute({})
     assert info.value.field == "auth_mode"
 
@@ -303,14 +304,14 @@ def test_identity_check_returns_public_fields_only(hook: AccountHook) -> None:
 
 def test_identity_mismatch_names_field_expected_and_actual(hook: AccountHook) -> None:
     operator = with_hook(ops.TogglIdentityCheckOperator(task_id="t", expected_user_id=7), hook)
-    with pytest.raises(TogglIdentityMismatchError, match=r"'id': expected 7, got 42"):
+    with fails_for_good(TogglIdentityMismatchError, match=r"'id': expected 7, got 42"):
         operator.execute({})
 
 
 def test_credentials_check_fails_clearly_when_refused(hook: AccountHook) -> None:
     hook.logged_in = False
     operator = with_hook(ops.TogglCredentialsCheckOperator(task_id="t"), hook)
-    with pytest.raises(TogglAuthError, match=r"refused the basic credentials of connection 'toggl_default'"):
+    with fails_for_good(TogglAuthError, match=r"refused the basic credentials of connection 'toggl_default'"):
         operator.execute({})
 
 
@@ -381,7 +382,7 @@ def test_request_password_reset_defaults_to_the_connection_email(hook: AccountHo
     result = with_hook(ops.TogglRequestPasswordResetOperator(task_id="t"), hook).execute({})
     assert result == {"email": "ada@example.com", "requested": True}
     hook.settings.email = None
-    with pytest.raises(TogglConfigError):
+    with fails_for_good(TogglConfigError):
         with_hook(ops.TogglRequestPasswordResetOperator(task_id="t2"), hook).execute({})
 
 
@@ -411,7 +412,7 @@ def test_confirm_password_reset_missing_variable(hook: AccountHook, variables: M
     operator = ops.TogglConfirmPasswordResetOperator(
         task_id="t", code="1", new_password_variable="absent_password"
     )
-    with pytest.raises(TogglConfigError, match="absent_password"):
+    with fails_for_good(TogglConfigError, match="absent_password"):
         with_hook(operator, hook).execute({})
 
 
@@ -452,7 +453,7 @@ def test_signup_with_store_keeps_the_session(hook: AccountHook, variables: Memor
 
 def test_close_account_refuses_the_wrong_account(hook: AccountHook, variables: MemoryVariables) -> None:
     operator = ops.TogglCloseAccountOperator(task_id="t", confirm_email="someone.else@example.com")
-    with pytest.raises(TogglIdentityMismatchError):
+    with fails_for_good(TogglIdentityMismatchError):
         with_hook(operator, hook).execute({})
     assert "close_account" not in hook.calls
     assert hook.deleted == [hook.created[0].cookie]  # the temporary session is not left behind
@@ -484,7 +485,7 @@ def test_empty_rendered_reset_code_fails_before_any_request(
         ops.TogglConfirmPasswordResetOperator(task_id="t", code="{{ params.reset_code }}"), hook
     )
     operator.code = "  "
-    with pytest.raises(TogglConfigError) as info:
+    with fails_for_good(TogglConfigError) as info:
         operator.execute({})
     assert info.value.field == "code"
     assert not any(call.startswith("confirm_password_reset") for call in hook.calls)

@@ -19,6 +19,7 @@ from airflow_toggl.operators import toggl as ops
 from airflow_toggl.sessions.store import SessionStore
 from tests.support.airflow import toggl_connection
 from tests.support.doubles import MemoryVariables
+from tests.support.final import fails_for_good
 
 KEY = "toggl_session_secret__toggl_default"
 pytestmark = pytest.mark.timeout(60)
@@ -147,7 +148,7 @@ def test_lifecycle_operators(env, toggl_emulator, toggl_user) -> None:
 
 def test_identity_mismatch_over_http(env, toggl_emulator, toggl_user) -> None:
     operator = ops.TogglIdentityCheckOperator(task_id="check", expected_email="eve@example.com")
-    with pytest.raises(TogglIdentityMismatchError, match=r"ada@example\.com"):
+    with fails_for_good(TogglIdentityMismatchError, match=r"ada@example\.com"):
         operator.execute({})
 
 
@@ -158,7 +159,7 @@ def test_refused_credentials_fail_the_health_check(
     bad = toggl_connection(toggl_emulator, toggl_user)
     bad["extra"]["api_token"] = "f" * 32
     monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(bad))
-    with pytest.raises(TogglAuthError, match="refused the api_token credentials"):
+    with fails_for_good(TogglAuthError, match="refused the api_token credentials"):
         ops.TogglCredentialsCheckOperator(task_id="bad").execute({})
 
 
@@ -169,7 +170,7 @@ def test_reset_api_token(env, toggl_emulator, toggl_user, monkeypatch: pytest.Mo
     new_token = env.data[name]
     assert new_token == toggl_emulator.user(toggl_user["email"])["api_token"] != toggl_user["api_token"]
     assert new_token not in json.dumps(result)
-    with pytest.raises(TogglAuthError):
+    with fails_for_good(TogglAuthError):
         ops.TogglCredentialsCheckOperator(task_id="old").execute({})
     updated = toggl_connection(toggl_emulator, toggl_user)
     updated["extra"]["api_token"] = new_token
@@ -207,7 +208,7 @@ def test_signup_and_close_account(env, toggl_emulator, toggl_user) -> None:
         pytest.skip("signup returned no session")
     assert signed_up["user_id"] == account["id"]
 
-    with pytest.raises(TogglIdentityMismatchError):
+    with fails_for_good(TogglIdentityMismatchError):
         ops.TogglCloseAccountOperator(
             task_id="wrong", confirm_email=toggl_user["email"], session_key=key
         ).execute({})

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from airflow_toggl._compat import AirflowFailException
 from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, NoAuth, SessionCookieAuth
 from airflow_toggl.client.client import TogglClient
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.exceptions import (
     TogglConfigError,
+    TogglError,
     TogglQuotaExceededError,
 )
 from airflow_toggl.hooks.toggl import TogglHook, settings_from_connection
@@ -35,7 +37,6 @@ from tests.support.secrets_scan import (
     SecretBook,
     assert_no_leaks,
     capture_logs,
-    provoke,
     scan_error,
 )
 
@@ -193,12 +194,25 @@ def test_config_error_leaks_nothing(
     ):
         book.add(secret_name, value)
     with capture_logs() as logs:
-        error = provoke(call)
+        raised = provoke_final(call)
+    # An operator fails for good: Airflow's AirflowFailException, caused by the TogglConfigError.
+    error = raised.__cause__ if isinstance(raised, AirflowFailException) else raised
     assert isinstance(error, TogglConfigError), repr(error)
     # Positive control: the error names the field it is about.
     assert error.field == field_name
     assert field_name in str(error)
-    assert_no_leaks(scan_error(error, name, logs, book, ledger))
+    assert_no_leaks(scan_error(raised, name, logs, book, ledger))
+
+
+def provoke_final(call: Callable[[], Any]) -> BaseException:
+    """The TogglError ``call`` raises, or the AirflowFailException an operator raises for it."""
+    try:
+        call()
+    except AirflowFailException as final:
+        return final
+    except TogglError as error:
+        return error
+    raise AssertionError("no TogglError was raised")
 
 
 # -- 5. reprs, rendered template fields, the trigger ------------------------------------------
