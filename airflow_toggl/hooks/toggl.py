@@ -351,11 +351,45 @@ class TogglHook(BaseHook):
         return self.get_conn().last_quota
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap call (``/me/logged``) that tells whether the connection's credentials work."""
+        """Check every credential the connection holds, one ``/me/logged`` each; the answer names them.
+
+        A connection with an API token and an email/password fails when either is refused, so a
+        wrong password is found here rather than by the first task that signs in. In session mode
+        the stored session is checked too. ``/me/logged`` creates nothing on Toggl.
+        """
+        accepted: list[str] = []
+        refused: list[str] = []
         try:
-            ok = self.is_logged_in()
+            for name, mode in self.held_credentials():
+                checker = TogglHook(
+                    self.toggl_conn_id,
+                    auth_mode=mode,
+                    session_cookie=self._session_cookie if mode == "session" else None,
+                    session_key=self._session_key,
+                )
+                (accepted if checker.is_logged_in() else refused).append(name)
         except TogglError as error:
             return False, str(error)
-        if not ok:
-            return False, f"Toggl refused the {self.settings.auth_mode} credentials (403)"
-        return True, f"Toggl accepted the {self.settings.auth_mode} credentials"
+        if refused:
+            also = f"; it accepted the {_and(accepted)} credentials" if accepted else ""
+            return False, f"Toggl refused the {_and(refused)} credentials (403){also}"
+        message = f"Toggl accepted the {_and(accepted)} credentials"
+        self.log.info("%s (one GET /api/v9/me/logged each).", message)  # Airflow's CLI prints no success message
+        return True, message
+
+    def held_credentials(self) -> list[tuple[str, str]]:
+        """``(name, auth mode)`` of each credential the connection holds, in the order they are tested."""
+        settings = self.settings
+        held: list[tuple[str, str]] = []
+        if settings.api_token:
+            held.append(("api_token", "api_token"))
+        if settings.email and settings.password:
+            held.append(("email/password", "basic"))
+        if settings.auth_mode == "session":
+            held.append(("stored session", "session"))
+        return held
+
+
+def _and(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

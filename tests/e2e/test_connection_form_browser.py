@@ -106,7 +106,10 @@ def test_add_a_toggl_connection_in_the_ui(
     assert "Connection success!" in checked.stdout, checked.stdout
     # The REST call the README gives for Airflow versions whose Test button sends port 0.
     answer = _rest_test(api_server.api_url, {"connection_id": "toggl_ui", "conn_type": "toggl"})
-    assert answer == {"status": True, "message": "Toggl accepted the api_token credentials"}
+    assert answer == {
+        "status": True,
+        "message": "Toggl accepted the api_token and email/password credentials",
+    }
     assert toggl_emulator.counters()["requests"], "the tests did not reach the emulator"
 
 

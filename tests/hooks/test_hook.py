@@ -119,9 +119,60 @@ def test_session_mode_without_a_stored_session_names_the_key(toggl_conn_env) -> 
     assert info.value.field == "session_key"
 
 
-def test_test_connection(toggl_conn_env) -> None:
+def test_test_connection_checks_every_credential_and_leaves_nothing_behind(
+    toggl_conn_env, toggl_emulator, toggl_user
+) -> None:
     ok, message = TogglHook().test_connection()
-    assert ok, message
+    assert (ok, message) == (True, "Toggl accepted the api_token and email/password credentials")
+    assert toggl_emulator.counters()["requests"] == {"GET /api/v9/me/logged": 2}
+    assert {key.split(":")[0] for key in toggl_emulator.counters()["requests_by_credential"]} == {"token", "basic"}
+    assert toggl_emulator.issued_sessions(toggl_user["email"]) == []
+
+
+@pytest.mark.parametrize(
+    ("wrong", "refused", "accepted"),
+    [("password", "email/password", "api_token"), ("api_token", "api_token", "email/password")],
+)
+def test_test_connection_names_the_refused_credential(
+    toggl_emulator, toggl_user, monkeypatch, wrong: str, refused: str, accepted: str
+) -> None:
+    bad_value = "pw-Wrong-Guess-4z" if wrong == "password" else "f" * 32
+    connection = toggl_connection(toggl_emulator, {**toggl_user, wrong: bad_value})
+    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
+    ok, message = TogglHook().test_connection()
+    assert ok is False
+    assert message == f"Toggl refused the {refused} credentials (403); it accepted the {accepted} credentials"
+    assert bad_value not in message
+
+
+def test_test_connection_of_one_credential(toggl_emulator, toggl_user, monkeypatch) -> None:
+    token_only = toggl_connection(toggl_emulator, toggl_user)
+    del token_only["login"], token_only["password"]
+    monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(token_only))
+    assert TogglHook().test_connection() == (True, "Toggl accepted the api_token credentials")
+    assert toggl_emulator.counters()["requests"] == {"GET /api/v9/me/logged": 1}
+
+
+def test_test_connection_in_session_mode_checks_the_stored_session_too(
+    toggl_conn_env, toggl_emulator, toggl_user, variables
+) -> None:
+    hook = TogglHook(auth_mode="session")
+    assert hook.test_connection() == (
+        False,
+        "Invalid Toggl setting 'session_key': no session is stored under "
+        "'toggl_session_secret__toggl_default': create or rotate one first",
+    )
+    signer = TogglHook()
+    session = signer.create_session()
+    hook.session_store().save(session, user_id=toggl_user["id"])
+    message = "Toggl accepted the api_token, email/password and stored session credentials"
+    assert hook.test_connection() == (True, message)
+    signer.delete_session(session)
+    ok, message = TogglHook(auth_mode="session").test_connection()
+    assert (ok, message) == (
+        False,
+        "Toggl refused the stored session credentials (403); it accepted the api_token and email/password credentials",
+    )
 
 
 def test_missing_credentials_fail_before_any_request(toggl_emulator, monkeypatch) -> None:

@@ -27,10 +27,26 @@ def test_connections_test_succeeds_against_the_emulator(toggl_emulator, toggl_us
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(toggl_connection(toggl_emulator, toggl_user)),
     }
-    result = run_airflow("connections", "test", "toggl_default", env=env)
+    result = run_airflow("connections", "test", "toggl_default", "--verbose", env=env)
     assert "Connection success!" in result.stdout
-    assert toggl_emulator.counters()["requests"] == {"GET /api/v9/me/logged": 1}
+    # Airflow prints no message on success: with --verbose the hook's log line says what was checked.
+    assert "Toggl accepted the api_token and email/password credentials" in result.stdout + result.stderr
+    assert toggl_emulator.counters()["requests"] == {"GET /api/v9/me/logged": 2}  # one per credential
     assert toggl_user["api_token"] not in result.stdout + result.stderr
+
+
+def test_connections_test_fails_on_a_wrong_password_next_to_a_good_token(toggl_emulator, toggl_user) -> None:
+    wrong = {**toggl_user, "password": "pw-Wrong-Guess-4z"}
+    env = {
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(toggl_connection(toggl_emulator, wrong)),
+    }
+    result = run_airflow("connections", "test", "toggl_default", env=env, check=False)
+    assert "Connection failed" in result.stdout
+    assert (
+        "Toggl refused the email/password credentials (403); it accepted the api_token credentials" in result.stdout
+    )
+    assert "pw-Wrong-Guess-4z" not in result.stdout + result.stderr
 
 
 def test_connections_test_reports_refused_credentials(toggl_emulator, toggl_user) -> None:

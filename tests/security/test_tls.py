@@ -292,7 +292,7 @@ def test_connections_test_over_https(https_emulator: TogglEmulator, https_user: 
     connection = _connection(https_emulator, https_user, verify=https_emulator.ca_bundle)
     result = run_airflow("connections", "test", "toggl_default", env=_cli_env(connection))
     assert "Connection success!" in result.stdout
-    assert https_emulator.counters()["responses"] == {"GET /api/v9/me/logged 200": 1}
+    assert https_emulator.counters()["responses"] == {"GET /api/v9/me/logged 200": 2}  # the token, the password
     assert https_user["api_token"] not in result.stdout + result.stderr
 
 
