@@ -251,10 +251,12 @@ class ControlApi:
         return json_response(200, {})
 
     def _http_sessions(self, request: Request) -> Response:
-        """``GET /_emulator/sessions[?email=&include_cookies=true]``: live sessions."""
-        include = (request.query_value("include_cookies") or "").lower() in ("true", "1")
+        """``GET /_emulator/sessions[?email=&include_cookies=true&issued=true]``: live (or all issued) sessions."""
+        email = request.query_value("email")
+        if _flag(request, "issued"):
+            return json_response(200, self.controller.issued_sessions(email))
         return json_response(
-            200, self.controller.live_sessions(request.query_value("email"), include_cookies=include)
+            200, self.controller.live_sessions(email, include_cookies=_flag(request, "include_cookies"))
         )
 
     def _http_quota(self, request: Request) -> Response:
@@ -329,6 +331,11 @@ class ControlApi:
         """``POST /_emulator/config``: change settings (not the clock)."""
         data = _body(request, tuple(self.controller.configure()))
         return json_response(200, self.controller.configure(**data))
+
+
+def _flag(request: Request, name: str) -> bool:
+    """Whether the query sets ``name`` to ``true`` (or ``1``)."""
+    return (request.query_value(name) or "").lower() in ("true", "1")
 
 
 def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:

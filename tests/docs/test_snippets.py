@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sync_docs():
-    spec = importlib.util.spec_from_file_location("sync_docs", ROOT / "scripts" / "sync_docs.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("sync_docs")
 
 
 def test_docs_snippets_match_the_example_dags() -> None:
@@ -51,11 +47,7 @@ def test_the_site_navigation_lists_the_docs_pages() -> None:
 
 
 def test_the_site_takes_each_sample_from_its_dag_file() -> None:
-    hooks = importlib.util.spec_from_file_location("docs_hooks", ROOT / "scripts" / "docs_hooks.py")
-    assert hooks is not None
-    assert hooks.loader is not None
-    module = importlib.util.module_from_spec(hooks)
-    hooks.loader.exec_module(module)
+    module = load_script("docs_hooks")
     page = (
         "<!-- snippet: dags/toggl_session_rotation.py howto_operator_toggl_rotate_session -->\n"
         "```python\nold = True\n```\n"

@@ -7,10 +7,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
+LEAK_SCAN = re.compile(r"^leak scan: (\d+) log files, (\d+) secrets \((.*)\), (\d+) hits$", re.MULTILINE)
 
 
 def _figure(output: str, label: str) -> int:
@@ -40,3 +44,27 @@ def test_demo_rotates_one_session_and_prints_the_summary() -> None:
     assert _figure(output, "sessions deleted (DELETE /api/sessions 200)") == 1
     assert _figure(output, "sessions live at the end") == 1
     assert 0 < _figure(output, "hourly quota left for the user") < 30
+    scan = LEAK_SCAN.search(output)
+    assert scan, output
+    files, secrets, kinds, hits = scan.groups()
+    assert int(files) >= 3  # the two runs' output and the emulator's log at least
+    assert (int(secrets), kinds, int(hits)) == (4, "password, API token, 2 session cookies", 0)
+
+
+def test_the_leak_scan_says_what_it_scanned_and_names_each_hit(
+    toggl_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = load_script("demo")
+    monkeypatch.setattr(demo, "WORK", tmp_path)
+    monkeypatch.setattr(demo, "ROOT", tmp_path)
+    toggl_emulator.add_user("ada@example.com", "pw-Distinct-7fQ2")
+    cookie = toggl_emulator.issue_session("ada@example.com")
+    (tmp_path / "clean.log").write_text("nothing to see\n")
+    (tmp_path / "airflow-home" / "logs").mkdir(parents=True)
+    (tmp_path / "airflow-home" / "logs" / "task.txt").write_text(f"Cookie: {cookie}\n")
+    (tmp_path / "airflow-home" / "airflow.db").write_text("pw-Distinct-7fQ2")  # not a log: not scanned
+    with pytest.raises(SystemExit) as info:
+        demo._leak_scan(toggl_emulator.url, {"password": "pw-Distinct-7fQ2", "API token": "0" * 32})
+    assert str(info.value) == "a secret appears in a log: session cookie 1 in airflow-home/logs/task.txt"
+    assert "leak scan: 2 log files, 3 secrets (password, API token, 1 session cookie), 1 hits" in capsys.readouterr().out
+    assert cookie not in str(info.value)

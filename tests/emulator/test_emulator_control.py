@@ -91,6 +91,10 @@ def test_sessions_outbox_and_quota(
     assert "cookie" not in session
     assert control("GET", "sessions", params={"email": "bob@example.com"}).json() == []
     assert control("GET", "sessions", params={"include_cookies": "true"}).json()[0]["cookie"] == cookie
+    requests.delete(f"{em.url}/api/sessions", cookies={"__Secure-accounts-session": cookie}, timeout=5)
+    assert control("GET", "sessions").json() == []
+    [issued] = control("GET", "sessions", params={"issued": "true", "email": "alice@example.com"}).json()
+    assert (issued["cookie"], issued["deleted"], issued["live"]) == (cookie, True, False)
     requests.post(f"{em.url}/api/me/password_reset/request", json={"email": "alice@example.com"}, timeout=5)
     assert control("GET", "outbox", params={"email": "alice@example.com"}).json() == em.outbox(
         "alice@example.com"
