@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page
-from airflow_toggl.operators.export import PagedExport, export_id
+from airflow_toggl.operators.export import ExportPartsMissingError, PagedExport, export_id
 from airflow_toggl.operators.toggl import TogglBaseOperator
 
 if TYPE_CHECKING:
@@ -184,8 +184,8 @@ class TogglApiOperator(TogglBaseOperator):
                 export.write_page(page.number, lines, self._progress)
                 if page.last:
                     export.finish(page.number)
-        except TogglConfigError:
-            export.discard()  # bad input: no retry will use these parts
+        except (TogglConfigError, ExportPartsMissingError):
+            export.discard()  # bad input, or parts lost elsewhere: a retry starts afresh
             raise
         self.log.info("Wrote %d rows from Toggl %s to %s.", rows, self.path, target)
         return {"path": str(target), "rows": rows}

@@ -16,11 +16,20 @@ import shutil
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_toggl.exceptions import TogglError
+
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 PROGRESS = "progress.json"
 _JOINED = "joined.jsonl"
+
+
+class ExportPartsMissingError(TogglError):
+    """An export going on after a stop lacks parts written before it (on another worker's local disk).
+
+    Not final: the parts are removed, so a retry of the task starts the export afresh.
+    """
 
 
 def export_id(*parts: Any) -> str:
@@ -63,14 +72,12 @@ class PagedExport:
 
     def finish(self, pages: int) -> None:
         """Join parts 1 to ``pages`` into one object, move it to the target, remove the folder."""
-        from airflow_toggl.exceptions import TogglConfigError
-
         missing = [number for number in range(1, pages + 1) if not self._part(number).exists()]
         if missing:
-            raise TogglConfigError(
-                "output_path",
-                f"lacks part {missing[0]} of this export, written elsewhere: a task that goes on after "
-                "a deferral may run on another worker, so write exports to shared storage (s3://...)",
+            raise ExportPartsMissingError(
+                f"Toggl export: output_path lacks part {missing[0]} of this export, written elsewhere: a task "
+                "that goes on after a deferral may run on another worker, so write exports to shared storage "
+                "(s3://...)"
             )
         joined = self.folder / _JOINED
         with joined.open("wb") as out:

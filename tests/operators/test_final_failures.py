@@ -22,6 +22,7 @@ from airflow_toggl.exceptions import (
     TogglResponseError,
     TogglResponseTooLargeError,
 )
+from airflow_toggl.operators.export import ExportPartsMissingError
 from airflow_toggl.operators.failures import FINAL_ERRORS, fail_fast, final_reason
 from airflow_toggl.operators.toggl import TogglCredentialsCheckOperator
 from tests.support.airflow import ROOT
@@ -51,6 +52,7 @@ TABLE = [
         pytest.param(TogglConnectionError("x", reason=reason), False, id=f"network-{reason}")
         for reason in ("connect", "tls", "timeout", "dropped")
     ],
+    pytest.param(ExportPartsMissingError("parts written on another worker"), False, id="export-parts-missing"),
     pytest.param(TogglError("the session store was cleared meanwhile"), False, id="other-toggl-error"),
     pytest.param(ValueError("x"), False, id="foreign-error"),
 ]
