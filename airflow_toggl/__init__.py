@@ -96,7 +96,8 @@ _CONN_FIELDS: dict[str, Any] = {
     },
     "timeout": {
         "label": "Timeout (seconds)",
-        "description": "Per request, connecting and each read. Empty: 30.",
+        "description": "Seconds one attempt may take as a whole: connecting, the headers and the body. "
+        "Empty: 30.",
         "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
     },
     "max_retries": {

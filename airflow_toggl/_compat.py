@@ -5,12 +5,8 @@ Airflow 3.1 uses. Everything else the package needs is in ``airflow.sdk`` from 3
 imported from there directly.
 
 * ``conf``: ``airflow.sdk`` from 3.2, ``airflow.configuration`` before.
-* ``TaskDeferred``: ``airflow.sdk.exceptions`` from 3.2, ``airflow.exceptions`` before.
 * ``AirflowFailException`` (fails a task without retries): ``airflow.sdk.exceptions`` from 3.2,
   ``airflow.exceptions`` before.
-
-``TaskDeferred`` (what ``BaseOperator.defer`` raises) is not used by the package itself; it is here
-for code that catches a deferral, such as tests that call ``execute`` directly.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from airflow.sdk import conf
-    from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+    from airflow.sdk.exceptions import AirflowFailException
 else:
     try:
         from airflow.sdk import conf
@@ -27,13 +23,8 @@ else:
         from airflow.configuration import conf
 
     try:
-        from airflow.sdk.exceptions import TaskDeferred
-    except ImportError:
-        from airflow.exceptions import TaskDeferred
-
-    try:
         from airflow.sdk.exceptions import AirflowFailException
     except ImportError:
         from airflow.exceptions import AirflowFailException
 
-__all__ = ["AirflowFailException", "TaskDeferred", "conf"]
+__all__ = ["AirflowFailException", "conf"]

@@ -52,8 +52,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # Task log lines (HttpHook's every 429, "cannot be called outside of the Task Runner") would bury the table.
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "CRITICAL")
@@ -404,7 +402,7 @@ def rotation_rows(emulator: Emulator) -> list[list[str]]:
     from datetime import timedelta
 
     from airflow_toggl.operators.toggl import TogglRotateSessionOperator
-    from tests.support.doubles import memory_variables
+    from devkit.doubles import memory_variables
 
     user = emulator.new_user()
     conn_id = f"bench_rotate_{uuid.uuid4().hex[:8]}"
@@ -498,9 +496,9 @@ def quota_rows(emulator: Emulator, size: Size) -> list[list[str]]:
     """A deferrable and a blocking identity check meet a used-up quota, side by side in two threads."""
     import asyncio
 
-    from airflow_toggl._compat import TaskDeferred
     from airflow_toggl.hooks.toggl import TogglHook
     from airflow_toggl.operators.toggl import TogglIdentityCheckOperator
+    from devkit.deferral import TaskDeferred
 
     emulator.configure(
         rate_limit_strict=False, rate_limit_rps=None, quota_limit=1, quota_window=size.quota_reset
@@ -628,7 +626,7 @@ def process_rows(emulator: Emulator, size: Size, workdir: Path) -> list[list[str
     """4 tasks of one DAG run, each a process making a few calls on one credential, without and with a pool."""
     from datetime import datetime
 
-    from tests.support.airflow_cluster import AirflowCluster
+    from devkit.airflow_cluster import AirflowCluster
 
     emulator.configure(rate_limit_strict=True, rate_limit_key="account", quota_limit=None)
     dag_file = workdir / "bench_processes.py"
@@ -679,8 +677,8 @@ def export_rows(emulator: Emulator, size: Size, workdir: Path) -> list[list[str]
     """
     import asyncio
 
-    from airflow_toggl._compat import TaskDeferred
     from airflow_toggl.operators.api import TogglApiOperator
+    from devkit.deferral import TaskDeferred
 
     user = emulator.new_user()
     page_size = 10

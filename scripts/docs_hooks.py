@@ -8,6 +8,7 @@ A sample is a fenced block after ``<!-- snippet: dags/<file>.py <name> -->`` (se
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,34 @@ sync_docs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(sync_docs)
 
 
-def on_page_markdown(markdown: str, **kwargs: Any) -> str:
-    """The page with each snippet block cut afresh from its DAG file."""
+_REPOSITORY_LINK = re.compile(r"\[([^\]]+)\]\((?![a-z]+://|#)([^)]+)\)")
+
+
+def site_links(markdown: str) -> str:
+    """The README's links, relative to the repository, as the site serves them.
+
+    A page of ``docs/`` is linked by its name on the site; another file of the repository is not on
+    the site, so its link becomes its text.
+    """
+
+    def link(match: re.Match[str]) -> str:
+        label, target = match.groups()
+        if target.startswith("docs/"):
+            return f"[{label}]({target.removeprefix('docs/')})"
+        return label
+
+    return _REPOSITORY_LINK.sub(link, markdown)
+
+
+_README_INCLUDE = '--8<-- "README.md"'
+
+
+def on_page_markdown(markdown: str, page: Any = None, **kwargs: Any) -> str:
+    """The page with each snippet block cut afresh from its DAG file; the index, which includes the
+    README, with the README's repository links made site links."""
+    if _README_INCLUDE in markdown and page is not None and page.file.src_uri == "index.md":
+        readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+        markdown = markdown.replace(_README_INCLUDE, site_links(readme))
     return sync_docs.synced(markdown)
 
 

@@ -1,6 +1,6 @@
 """Run the fault matrix against local Toggl emulators and print what each case did.
 
-Every case of ``tests/support/fault_matrix`` (one client method, one fault) runs against a
+Every case of ``scripts/devkit/fault_matrix`` (one client method, one fault) runs against a
 fresh emulator, with a client whose waits are recorded instead of slept. The table shows the requests
 the emulator saw, the waits, how the call ended and whether that is what the retry policy promises.
 Exits 1 when any case departs from the policy.
@@ -24,15 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if TYPE_CHECKING:
     from airflow_toggl.client import TogglAuth, TogglClient
     from airflow_toggl.emulator import TogglEmulator
-    from tests.support.fault_matrix.cases import Case
-    from tests.support.fault_matrix.run import Observation
+    from devkit.fault_matrix.cases import Case
+    from devkit.fault_matrix.run import Observation
 
 
 def run(case: Case) -> Observation:
     """One case on its own emulator(s); every client and emulator is closed afterwards."""
     from airflow_toggl.client import ClientConfig, TogglClient
     from airflow_toggl.emulator import TogglEmulator
-    from tests.support.fault_matrix.run import Bench, RecordingSleep, run_case
+    from devkit.fault_matrix.run import Bench, RecordingSleep, run_case
 
     sleep = RecordingSleep()
     clients: list[TogglClient] = []
@@ -62,9 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="run only the cases whose id contains TEXT")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT))
-    from tests.support.fault_matrix.cases import CASES, KNOWN_BUGS
-    from tests.support.fault_matrix.policy import (
+    from devkit.fault_matrix.cases import CASES, KNOWN_BUGS
+    from devkit.fault_matrix.policy import (
         BACKOFF_CAP,
         MAX_QUOTA_WAIT,
         MAX_RETRIES,
@@ -72,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         SHORT_TIMEOUT,
         SLOW_DELAY,
     )
-    from tests.support.fault_matrix.run import mismatches
-    from tests.support.fault_matrix.table import matrix_table, policy_table, table_row
+    from devkit.fault_matrix.run import mismatches
+    from devkit.fault_matrix.table import matrix_table, policy_table, table_row
 
     # The client logs every retry and urllib3 every half-written header: the table says it all.
     for name in ("airflow_toggl", "urllib3"):

@@ -37,11 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # worker processes import this module too, so set at import
-    sys.path.insert(0, str(ROOT))
-
-from tests.support.load import (  # noqa: E402
+from devkit.load import (
     BUCKET_BURST,
     BUCKET_RPS,
     MAX_RETRIES,
@@ -58,6 +54,8 @@ from tests.support.load import (  # noqa: E402
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CONN_ID = "toggl_load"
 CONN_VARIABLE = f"AIRFLOW_CONN_{CONN_ID.upper()}"

@@ -10,22 +10,17 @@ peak Python memory the call allocated (``tracemalloc``). Run from the repository
 
 from __future__ import annotations
 
+import contextlib
 import socket
-import sys
 import time
 import tracemalloc
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import contextlib
 
 from airflow_toggl.client import ClientConfig, EmailPasswordAuth, TogglClient, TogglSession
 from airflow_toggl.client.errors import TogglError
-from tests.support.scripted_server import Connection, Request, ScriptedServer, response, response_head
+from devkit.scripted_server import Connection, Request, ScriptedServer, response, response_head
 
 TIMEOUT = 2.0
 ME = b'{"id": 1, "email": "ada@example.com"}'

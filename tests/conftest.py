@@ -26,8 +26,8 @@ for name in [name for name in os.environ if name.startswith("AIRFLOW_CONN_")]:
 
 # Imported once the environment above is set: they may import Airflow.
 from airflow_toggl.client import ApiTokenAuth, ClientConfig, TogglAuth, TogglClient  # noqa: E402
-from tests.support.airflow import run_airflow, toggl_connection  # noqa: E402
-from tests.support.doubles import MemoryVariables, memory_variables  # noqa: E402
+from devkit.airflow import run_airflow, toggl_connection  # noqa: E402
+from devkit.doubles import MemoryVariables, memory_variables  # noqa: E402
 from tests.support.fakes import FakeHook  # noqa: E402
 
 

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
         SessionCookieAuth,
         TogglAuth,
     )
-    from airflow_toggl.client.client import Service, TogglClient
+    from airflow_toggl.client.client import TogglClient
     from airflow_toggl.client.config import ClientConfig
+    from airflow_toggl.client.endpoint import Service
     from airflow_toggl.client.limits import Quota
     from airflow_toggl.client.session import TogglSession
 
@@ -28,7 +29,7 @@ _HOMES = {
     "NoAuth": "auth",
     "SessionCookieAuth": "auth",
     "TogglAuth": "auth",
-    "Service": "client",
+    "Service": "endpoint",
     "TogglClient": "client",
     "ClientConfig": "config",
     "Quota": "limits",

@@ -12,9 +12,8 @@ from requests import PreparedRequest
 from requests.auth import AuthBase
 
 from airflow_toggl.client.errors import TogglConfigError
+from airflow_toggl.client.secrets import API_TOKEN_PASSWORD
 from airflow_toggl.client.session import SESSION_COOKIE_NAME, is_cookie_value
-
-API_TOKEN_PASSWORD = "api_token"  # noqa: S105 - the literal word Toggl expects, not a secret
 
 
 def basic_authorization(username: str, password: str) -> str:
@@ -27,6 +26,8 @@ class TogglAuth(AuthBase):
     """Base of the credential classes: a ``kind`` and a ``fingerprint`` that is safe to use as a key."""
 
     kind = "none"
+    email: str | None = None
+    """The login a Basic header pairs the secret with (email/password only)."""
     _header = ""
 
     @property
@@ -34,15 +35,27 @@ class TogglAuth(AuthBase):
         """A short one-way digest of the credential, for pacing keys; never the credential itself."""
         return f"{self.kind}:" + hashlib.sha256(self._header.encode()).hexdigest()[:16]
 
+    _sent_as: str | None = None
+    """The one header the credential travels in (``Authorization`` or ``Cookie``); None: no credential."""
+
     def secrets(self) -> tuple[str, ...]:
         """The secret strings this credential holds, so they can be masked or redacted."""
         return ()
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        """Send this credential and no other: the other credential header is removed."""
+        for name in ("Authorization", "Cookie"):
+            request.headers.pop(name, None)
+        if self._sent_as is not None:
+            request.headers[self._sent_as] = self._header
+        return request
 
 
 class ApiTokenAuth(TogglAuth):
     """HTTP Basic with ``<api_token>:api_token``."""
 
     kind = "api_token"
+    _sent_as = "Authorization"
 
     def __init__(self, api_token: str) -> None:
         if not api_token or not api_token.strip():
@@ -53,11 +66,6 @@ class ApiTokenAuth(TogglAuth):
     def secrets(self) -> tuple[str, ...]:
         return (self._token, self._header.removeprefix("Basic "))
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        request.headers.pop("Cookie", None)
-        request.headers["Authorization"] = self._header
-        return request
-
     def __repr__(self) -> str:
         return "ApiTokenAuth(api_token=***)"
 
@@ -66,6 +74,7 @@ class EmailPasswordAuth(TogglAuth):
     """HTTP Basic with ``<email>:<password>``."""
 
     kind = "basic"
+    _sent_as = "Authorization"
 
     def __init__(self, email: str, password: str) -> None:
         if not email or not email.strip():
@@ -79,11 +88,6 @@ class EmailPasswordAuth(TogglAuth):
     def secrets(self) -> tuple[str, ...]:
         return (self._password, self._header.removeprefix("Basic "))
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        request.headers.pop("Cookie", None)
-        request.headers["Authorization"] = self._header
-        return request
-
     def __repr__(self) -> str:
         return f"EmailPasswordAuth(email={self.email!r}, password=***)"
 
@@ -96,6 +100,7 @@ class SessionCookieAuth(TogglAuth):
     """
 
     kind = "session"
+    _sent_as = "Cookie"
 
     def __init__(self, cookie: str) -> None:
         if not cookie or not cookie.strip():
@@ -112,11 +117,6 @@ class SessionCookieAuth(TogglAuth):
     def secrets(self) -> tuple[str, ...]:
         return (self._cookie,)
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        request.headers.pop("Authorization", None)
-        request.headers["Cookie"] = self._header
-        return request
-
     def __repr__(self) -> str:
         return "SessionCookieAuth(cookie=***)"
 
@@ -125,11 +125,6 @@ class NoAuth(TogglAuth):
     """For the unauthenticated endpoints (signup, password reset): strips any credential."""
 
     kind = "none"
-
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        request.headers.pop("Authorization", None)
-        request.headers.pop("Cookie", None)
-        return request
 
     def __repr__(self) -> str:
         return "NoAuth()"

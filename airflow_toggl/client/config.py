@@ -11,6 +11,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from airflow_toggl.client.errors import TogglConfigError
+from airflow_toggl.client.limits import QUOTA_WINDOW
 
 _N = TypeVar("_N", int, float)
 
@@ -26,8 +27,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_TIMEOUT = 600.0
 """Ten minutes: longer than any Toggl answer should take, short enough to surface a hung server."""
 MAX_RETRIES = 20
-MAX_QUOTA_WAIT = 3600.0
-"""Toggl's hourly quota is a 60-minute window: no reset is ever further away than that."""
+MAX_QUOTA_WAIT = QUOTA_WINDOW
+"""No quota reset is ever further away than Toggl's 60-minute window."""
 MIN_REQUESTS_PER_SECOND = 0.01
 """One request per 100 s; slower pacing (but 0, which turns pacing off) is a typo, not a plan."""
 MAX_REQUESTS_PER_SECOND = 1000.0

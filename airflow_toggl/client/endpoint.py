@@ -1,69 +1,129 @@
-"""What a generic call may ask for: the method, the service, a relative path; and the secrets in answers.
+"""A request as one object, from the named endpoint to the wire: :class:`Call`.
 
-Checked before any request is sent, so a typo or an absolute URL fails naming the field instead of
-carrying the connection's credentials somewhere else.
+Every endpoint method of the client builds one :class:`Call` (method, service, path, query, body,
+credentials, whether it may be sent twice, which secrets it carries) and hands it down; the sender,
+the transport and the error mapping read what they need from it. A generic call is checked here
+before any request is sent, so a typo or an absolute URL fails naming the field instead of carrying
+the connection's credentials somewhere else.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import unquote
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import quote, unquote
 
 from airflow_toggl.client.errors import TogglConfigError
+from airflow_toggl.client.secrets import PASSWORD_RESET_CONFIRM_PATH, fields_hold_secrets, path_secret
+
+if TYPE_CHECKING:
+    from airflow_toggl.client.auth import TogglAuth
+
+JSON: TypeAlias = "dict[str, JSON] | list[JSON] | str | int | float | bool | None"
+"""A JSON value: what a request body holds and what an answer parses to."""
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 METHODS = IDEMPOTENT_METHODS | {"POST", "PATCH"}
-SERVICES = ("track", "accounts")
 
-SECRET_FIELDS = frozenset({"api_token", "intercom_hash", "password", "current_password", "reset_token"})
-"""Fields of Toggl answers (and request bodies) whose values are credentials."""
-
-SECRET_ANSWER_PATHS = frozenset({"/api/v9/me/reset_token"})
-"""Paths whose whole answer is a credential (a JSON string)."""
-
-_SECRET_SEGMENT = re.compile(r"^(/api/me/password_reset/confirm/)(.+)$")
 _FORBIDDEN_CHARACTERS = re.compile(r"[\s\\?#\x00-\x1f\x7f]")
+
+
+class Service(str, Enum):
+    """The two Toggl services, each with its own base URL (its value is the name callers pass)."""
+
+    TRACK = "track"
+    ACCOUNTS = "accounts"
+
+
+SERVICES = tuple(service.value for service in Service)
 
 
 @dataclass(frozen=True)
 class Call:
-    """A validated generic request: what is sent, and the label its log lines and errors use."""
+    """One logical request, from the endpoint method to the wire (each retry sends it again).
+
+    ``auth`` None means the client's own credential. ``secrets`` are the secret values the request
+    carries (a password in the body, a reset code in the path), registered before it is sent;
+    ``sensitive`` marks a request whose error answers are never quoted, because it carries a secret
+    or its answer is one. ``label`` names it in log lines and errors, with no secret in it.
+    """
 
     method: str
-    service: str
+    service: Service
     path: str
     idempotent: bool
     label: str
-    path_secret: str | None = None
+    params: Mapping[str, Any] | None = None
+    json: JSON = None
+    auth: TogglAuth | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    sensitive: bool = False
+
+    def with_page(self, params: Mapping[str, Any] | None, json: JSON) -> Call:
+        """The same call with another page's query and body."""
+        return replace(self, params=params, json=json)
 
 
-def generic_call(method: Any, path: Any, service: Any = "track", idempotent: Any = None) -> Call:
+def endpoint(
+    method: str,
+    service: Service,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    json: JSON = None,
+    auth: TogglAuth | None = None,
+    idempotent: bool = True,
+    secrets: tuple[str, ...] = (),
+    sensitive: bool = False,
+) -> Call:
+    """A named endpoint's call; ``sensitive`` is implied by any secret it carries."""
+    shown, in_path = path_secret(path)
+    carried = (*secrets, in_path) if in_path else secrets
+    return Call(
+        method=method,
+        service=service,
+        path=path,
+        idempotent=idempotent,
+        label=f"{method} {shown}",
+        params=params,
+        json=json,
+        auth=auth,
+        secrets=carried,
+        sensitive=sensitive or bool(carried) or fields_hold_secrets(json),
+    )
+
+
+def reset_confirm_path(code: str) -> str:
+    """The confirm path for an emailed reset code (percent-encoded into one path segment)."""
+    return PASSWORD_RESET_CONFIRM_PATH + quote(code, safe="")
+
+
+def generic_call(
+    method: object,
+    path: object,
+    service: object = Service.TRACK,
+    idempotent: object = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    json: JSON = None,
+) -> Call:
     """Check a generic request's parts; a TogglConfigError names the first bad one."""
     if not isinstance(method, str) or method.strip().upper() not in METHODS:
         raise TogglConfigError("method", f"must be one of {', '.join(sorted(METHODS))}")
     verb = method.strip().upper()
-    service = getattr(service, "value", service)
     if service not in SERVICES:
         raise TogglConfigError("service", f"must be one of {', '.join(SERVICES)}")
     checked = validate_path(path)
     if idempotent is not None and not isinstance(idempotent, bool):
         raise TogglConfigError("idempotent", "must be true, false or empty (decided by the method)")
-    secret_match = _SECRET_SEGMENT.match(checked)
-    shown = secret_match.group(1) + "<code>" if secret_match else checked
-    return Call(
-        method=verb,
-        service=service,
-        path=checked,
-        idempotent=verb in IDEMPOTENT_METHODS if idempotent is None else idempotent,
-        label=f"{verb} {shown}",
-        path_secret=secret_match.group(2) if secret_match else None,
-    )
+    safe = verb in IDEMPOTENT_METHODS if idempotent is None else idempotent
+    return endpoint(verb, Service(service), checked, params=params, json=json, idempotent=safe)
 
 
-def validate_path(path: Any) -> str:
+def validate_path(path: object) -> str:
     """A path relative to the service's base URL: starts with one ``/``, no host, no ``..``, no query."""
     if not isinstance(path, str) or not path.strip():
         raise TogglConfigError("path", "must be a path such as /api/v9/me/workspaces")
@@ -78,32 +138,3 @@ def validate_path(path: Any) -> str:
     if any(segment in (".", "..") for segment in decoded.split("/")) or "\\" in decoded:
         raise TogglConfigError("path", "must not hold . or .. segments")
     return path
-
-
-def visit_secrets(value: Any, found: Callable[[str], None]) -> None:
-    """Call ``found`` with every string held by a :data:`SECRET_FIELDS` key anywhere in ``value``."""
-    pending = [value]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, dict):
-            for key, item in current.items():
-                if key in SECRET_FIELDS and isinstance(item, str) and item:
-                    found(item)
-                elif isinstance(item, (dict, list)):
-                    pending.append(item)
-        elif isinstance(current, list):
-            pending.extend(item for item in current if isinstance(item, (dict, list)))
-
-
-def scrubbed(value: Any, redact: Callable[[str], str]) -> Any:
-    """A copy of ``value`` with secret fields shown as ``***`` and ``redact`` applied to every string."""
-    if isinstance(value, dict):
-        return {
-            key: "***" if key in SECRET_FIELDS and item is not None else scrubbed(item, redact)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [scrubbed(item, redact) for item in value]
-    if isinstance(value, str):
-        return redact(value)
-    return value

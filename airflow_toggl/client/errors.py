@@ -4,28 +4,32 @@ Plain Python exceptions with no Airflow import, so the client works where Airflo
 authors import them from :mod:`airflow_toggl.exceptions`. Callers branch on the class (and on
 ``status_code``), never on message text. No message ever contains a credential: they name fields,
 paths and status codes only.
+
+Each error carries the facts a decision needs: :attr:`TogglError.wait_asked` (how long Toggl asked
+to wait before another try) and :attr:`TogglConnectionError.may_have_arrived`. The retry decision
+and the deferral decision (:mod:`airflow_toggl.client.retry`) read those facts; nothing else does.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import requests
+    from airflow_toggl.client.transport import Answer
 
 
 class TogglError(Exception):
     """Base class of every error raised by airflow-toggl.
 
-    ``response`` is the :class:`requests.Response` that caused the error, when there was one;
-    ``status_code`` its HTTP status.
+    ``response`` is the :class:`~airflow_toggl.client.transport.Answer` that caused the error, when
+    there was one (its ``request`` is what was sent); ``status_code`` its HTTP status.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        response: requests.Response | None = None,
+        response: Answer | None = None,
         status_code: int | None = None,
     ) -> None:
         super().__init__(message)
@@ -33,23 +37,28 @@ class TogglError(Exception):
         self.response = response
         self.status_code = status_code if status_code is not None else _status_of(response)
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    @property
+    def wait_asked(self) -> float | None:
+        """Seconds Toggl asked to wait before another try (a quota reset, a ``Retry-After``); None: no ask."""
+        return None
+
+    def __reduce__(self) -> tuple[object, ...]:
         # Picklable without the response (which holds the request and its credentials).
         return (_rebuild, (type(self), self.message, self.status_code, self._extra_state()))
 
-    def _extra_state(self) -> dict[str, Any]:
+    def _extra_state(self) -> dict[str, object]:
         return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r})"
 
 
-def _status_of(response: requests.Response | None) -> int | None:
+def _status_of(response: Answer | None) -> int | None:
     return None if response is None else response.status_code
 
 
 def _rebuild(
-    cls: type[TogglError], message: str, status_code: int | None, state: dict[str, Any]
+    cls: type[TogglError], message: str, status_code: int | None, state: dict[str, object]
 ) -> TogglError:
     error = cls.__new__(cls)
     TogglError.__init__(error, message, status_code=status_code)
@@ -67,7 +76,7 @@ class TogglConfigError(TogglError, ValueError):
         super().__init__(f"Invalid Toggl setting {field!r}: {problem}")
         self.field = field
 
-    def _extra_state(self) -> dict[str, Any]:
+    def _extra_state(self) -> dict[str, object]:
         return {"field": self.field}
 
 
@@ -78,34 +87,64 @@ class TogglAuthError(TogglError):
     password, sent as Basic auth or in a sign-in) or ``session`` (a session cookie).
     """
 
-    def __init__(self, message: str, *, credential: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        *,
+        credential: str | None = None,
+        response: Answer | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, response=response, status_code=status_code)
         self.credential = credential
 
-    def _extra_state(self) -> dict[str, Any]:
+    def _extra_state(self) -> dict[str, object]:
         return {"credential": self.credential}
 
 
 class TogglRateLimitError(TogglError):
     """Still rate limited (429) after every allowed retry. ``retry_after`` is in seconds, if given."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        response: Answer | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, response=response, status_code=status_code)
         self.retry_after = retry_after
 
-    def _extra_state(self) -> dict[str, Any]:
+    @property
+    def wait_asked(self) -> float | None:
+        return self.retry_after
+
+    def _extra_state(self) -> dict[str, object]:
         return {"retry_after": self.retry_after}
 
 
 class TogglQuotaExceededError(TogglError):
     """The hourly quota is used up (402 with quota headers); it resets in ``resets_in`` seconds."""
 
-    def __init__(self, message: str, *, resets_in: float, remaining: int | None = 0, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        *,
+        resets_in: float,
+        remaining: int | None = 0,
+        response: Answer | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, response=response, status_code=status_code)
         self.resets_in = resets_in
         self.remaining = remaining
 
-    def _extra_state(self) -> dict[str, Any]:
+    @property
+    def wait_asked(self) -> float | None:
+        return self.resets_in
+
+    def _extra_state(self) -> dict[str, object]:
         return {"resets_in": self.resets_in, "remaining": self.remaining}
 
 
@@ -124,24 +163,26 @@ class TogglResponseError(TogglAPIError):
 class TogglResponseTooLargeError(TogglResponseError):
     """A successful answer longer than ``limit`` bytes (``max_response_bytes``, decompressed); not read further."""
 
-    def __init__(self, message: str, *, limit: int, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str, *, limit: int, response: Answer | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message, response=response, status_code=status_code)
         self.limit = limit
 
-    def _extra_state(self) -> dict[str, Any]:
+    def _extra_state(self) -> dict[str, object]:
         return {"limit": self.limit}
 
 
 class TogglIdentityMismatchError(TogglError):
     """The account behind some credentials is not the one expected; names the field and both values."""
 
-    def __init__(self, field: str, expected: Any, actual: Any) -> None:
+    def __init__(self, field: str, expected: object, actual: object) -> None:
         super().__init__(f"Toggl identity mismatch on {field!r}: expected {expected!r}, got {actual!r}")
         self.field = field
         self.expected = expected
         self.actual = actual
 
-    def _extra_state(self) -> dict[str, Any]:
+    def _extra_state(self) -> dict[str, object]:
         return {"field": self.field, "expected": self.expected, "actual": self.actual}
 
 
@@ -164,9 +205,10 @@ class TogglConnectionError(TogglError):
         detail: str | None = None,
         host: str | None = None,
         port: int | None = None,
-        **kwargs: Any,
+        response: Answer | None = None,
+        status_code: int | None = None,
     ) -> None:
-        super().__init__(message, **kwargs)
+        super().__init__(message, response=response, status_code=status_code)
         self.reason = reason
         self.detail = detail or reason
         self.host = host
@@ -177,7 +219,7 @@ class TogglConnectionError(TogglError):
         """Whether Toggl may have received (and acted on) the request."""
         return self.reason in ("timeout", "dropped")
 
-    def _extra_state(self) -> dict[str, Any]:
+    def _extra_state(self) -> dict[str, object]:
         return {"reason": self.reason, "detail": self.detail, "host": self.host, "port": self.port}
 
 

@@ -1,4 +1,5 @@
-"""Toggl's limits seen from the client: pacing per account under the leaky bucket, and the quota headers."""
+"""Toggl's limits seen from the client: pacing per account under the leaky bucket, the quota headers,
+and every margin and bound the client adds to a wait Toggl announces (one constant per idea)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from dataclasses import dataclass
 QUOTA_REMAINING_HEADER = "X-Toggl-Quota-Remaining"
 QUOTA_RESETS_IN_HEADER = "X-Toggl-Quota-Resets-In"
 _MAX_HEADER_LENGTH = 64
+QUOTA_WINDOW = 3600.0
+"""Toggl's hourly quotas are 60-minute windows: no reset is ever further away than this, in seconds."""
+QUOTA_RESET_MARGIN = 1.0
+"""Seconds added to an announced quota reset before the next request (a retry in-process or a
+deferred task resuming), so that request is not refused again by a server clock running behind."""
 MAX_SERVER_DELAY = 86_400.0
 """A day: the most any server-given delay (quota reset, ``Retry-After``) is taken to mean.
 

@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from airflow_toggl.client.transport import DeadlineExceeded, HeadersCutOff
+from airflow_toggl.client.errors import TogglConnectionError
+from airflow_toggl.client.wire import DeadlineExceeded, HeadersCutOff
 
-_LOW_LEVEL_MODULES = ("builtins", "socket", "ssl", "http.client", "airflow_toggl.client.transport")
+_LOW_LEVEL_MODULES = ("builtins", "socket", "ssl", "http.client", "airflow_toggl.client.wire")
 
 
 @dataclass(frozen=True)
@@ -111,50 +112,81 @@ def network_failure(
 ) -> NetworkFailure:
     """Classify a failed request to ``url``; ``timeout`` is the configured per-attempt timeout."""
     host, port = host_and_port(url)
-    where = _where(host, port)
     chain = list(_chain(exc))
     root = _root(chain)
     cause = _fresh_copy(root, redact) if root is not None else None
-    seconds = f"{timeout:g}s"
+    where, seconds = _where(host, port), f"{timeout:g}s"
+    reason, detail, text = (
+        _cut_short(chain, where, seconds)
+        or _not_connected(chain, root, host, where, seconds)
+        or _after_sending(chain, root, where, seconds)
+    )
+    return NetworkFailure(reason, detail, host, port, text, cause)
 
-    def failure(reason: str, detail: str, text: str) -> NetworkFailure:
-        return NetworkFailure(reason, detail, host, port, text, cause)
 
+_Classified = tuple[str, str, str]
+"""``(reason, detail, text)`` of a network failure."""
+
+
+def _cut_short(chain: list[BaseException], where: str, seconds: str) -> _Classified | None:
+    """The attempt's deadline passed, or the headers were cut off: the guards of :mod:`.wire`."""
     if _first(chain, DeadlineExceeded):
-        return failure(
-            "timeout",
-            "deadline",
-            f"{where} did not finish answering within the {seconds} an attempt may take (deadline)",
-        )
+        text = f"{where} did not finish answering within the {seconds} an attempt may take (deadline)"
+        return "timeout", "deadline", text
     if _first(chain, HeadersCutOff):
-        return failure(
+        return (
             "dropped",
             "headers_cut_off",
             f"{where} closed the connection inside the response headers (dropped)",
         )
+    return None
+
+
+def _not_connected(
+    chain: list[BaseException], root: BaseException | None, host: str, where: str, seconds: str
+) -> _Classified | None:
+    """No connection (or no TLS session) was made: nothing reached Toggl."""
     if _first(chain, (requests.exceptions.SSLError, ssl.SSLError)):
-        return failure("tls", "tls", _tls_text(_first(chain, ssl.SSLError), where))
+        return "tls", "tls", _tls_text(_first(chain, ssl.SSLError), where)
     if _first(chain, socket.gaierror):
-        return failure("connect", "dns", f"the host name {host!r} could not be resolved (DNS)")
+        return "connect", "dns", f"the host name {host!r} could not be resolved (DNS)"
     if _first(chain, ConnectionRefusedError):
-        return failure("connect", "refused", f"connection refused by {where} (nothing is listening there)")
+        return "connect", "refused", f"connection refused by {where} (nothing is listening there)"
     # urllib3's NewConnectionError is a ConnectTimeoutError too, whatever the failure was.
     connect_timeout = [
         e for e in chain if isinstance(e, ConnectTimeoutError) and not isinstance(e, NewConnectionError)
     ]
     if connect_timeout or _first(chain, requests.exceptions.ConnectTimeout):
-        return failure(
-            "connect", "connect_timeout", f"no connection to {where} within {seconds} (connect timeout)"
-        )
+        return "connect", "connect_timeout", f"no connection to {where} within {seconds} (connect timeout)"
     if _first(chain, NewConnectionError):
         why = getattr(root, "strerror", None) or type(root).__name__ if root is not None else "unknown error"
-        return failure("connect", "connect_failed", f"could not connect to {where} ({why})")
+        return "connect", "connect_failed", f"could not connect to {where} ({why})"
+    return None
+
+
+def _after_sending(
+    chain: list[BaseException], root: BaseException | None, where: str, seconds: str
+) -> _Classified:
+    """The request went out: no answer in time, or the connection broke during it."""
     if _first(chain, (requests.exceptions.Timeout, TimeoutError)):
-        return failure("timeout", "read_timeout", f"{where} sent nothing for {seconds} (read timeout)")
-    why = _drop_reason(root)
-    return failure(
-        "dropped", "dropped", f"{where} closed the connection before the answer was complete (dropped{why})"
+        return "timeout", "read_timeout", f"{where} sent nothing for {seconds} (read timeout)"
+    text = f"{where} closed the connection before the answer was complete (dropped{_drop_reason(root)})"
+    return "dropped", "dropped", text
+
+
+def connection_error(
+    exc: BaseException, url: str, label: str, timeout: float, redact: Callable[[str], str]
+) -> tuple[TogglConnectionError, BaseException | None]:
+    """The typed error for a failed attempt, and a secret-free copy of its root cause to chain."""
+    failure = network_failure(exc, url, timeout, redact)
+    error = TogglConnectionError(
+        f"Toggl {label} failed: {failure.text}",
+        reason=failure.reason,
+        detail=failure.detail,
+        host=failure.host,
+        port=failure.port,
     )
+    return error, failure.cause
 
 
 def _tls_text(cause: BaseException | None, where: str) -> str:

@@ -1,7 +1,11 @@
-"""The one retry policy: which failures get another attempt, and how long to wait before it.
+"""The one retry policy and the one deferral decision: which failures get another attempt, how long
+to wait before it, and when a task should wait outside its worker instead.
 
-:func:`should_retry` is the whole decision, a pure function of the typed error, whether the request
-is safe to re-send, and how long the caller accepts to wait in-process.
+:func:`retry_reason` (and :func:`should_retry`) is the whole retry decision and
+:func:`deferral_wait` the whole deferral decision: pure functions of the facts a typed error carries
+(:attr:`~airflow_toggl.client.errors.TogglError.wait_asked`,
+:attr:`~airflow_toggl.client.errors.TogglConnectionError.may_have_arrived`), whether the request is
+safe to re-send, and how long the caller accepts to wait in-process.
 """
 
 from __future__ import annotations
@@ -18,19 +22,23 @@ from tenacity.wait import wait_base
 from airflow_toggl.client.errors import (
     TogglAPIError,
     TogglConnectionError,
+    TogglError,
     TogglQuotaExceededError,
     TogglRateLimitError,
 )
-from airflow_toggl.client.limits import MAX_SERVER_DELAY
+from airflow_toggl.client.limits import MAX_SERVER_DELAY, QUOTA_RESET_MARGIN
 
 RETRYABLE_SERVER_STATUSES = frozenset({500, 502, 503, 504})
+_SAFE_TO_REPEAT = "the request is safe to repeat"
 _MAX_RETRY_AFTER_LENGTH = 64
 
 
-def should_retry(error: BaseException, *, idempotent: bool, max_wait: float) -> bool:
-    """Whether one more attempt should follow ``error``.
+def retry_reason(error: BaseException, *, idempotent: bool, max_wait: float) -> str | None:
+    """Why one more attempt should follow ``error`` (for the retry log line), or None: no retry.
 
-    - Never reached Toggl (connection refused, connect timeout): always, nothing was applied.
+    The whole retry decision, read from the facts the error carries:
+
+    - Never reached Toggl (connection refused, connect timeout, DNS): always, nothing was applied.
     - 429: always, unless ``Retry-After`` asks for longer than ``max_wait``; the request was refused.
     - 402 with quota headers: when the quota resets within ``max_wait``.
     - 500/502/503/504, read timeouts, connections dropped after sending: only if ``idempotent``,
@@ -39,15 +47,38 @@ def should_retry(error: BaseException, *, idempotent: bool, max_wait: float) -> 
     """
     if isinstance(error, TogglConnectionError):
         if error.reason == "connect":
-            return True
-        return idempotent and error.may_have_arrived
-    if isinstance(error, TogglRateLimitError):
-        return error.retry_after is None or error.retry_after <= max_wait
-    if isinstance(error, TogglQuotaExceededError):
-        return error.resets_in <= max_wait
-    if isinstance(error, TogglAPIError):
-        return idempotent and error.status_code in RETRYABLE_SERVER_STATUSES
-    return False
+            return "the request never reached Toggl"
+        return _SAFE_TO_REPEAT if idempotent and error.may_have_arrived else None
+    if isinstance(error, (TogglRateLimitError, TogglQuotaExceededError)):
+        wait = error.wait_asked
+        if wait is not None and wait > max_wait:
+            return None
+        if isinstance(error, TogglRateLimitError):
+            return "Toggl asked to slow down"
+        return "the hourly quota resets within max_quota_wait"
+    if isinstance(error, TogglAPIError) and error.status_code in RETRYABLE_SERVER_STATUSES:
+        return _SAFE_TO_REPEAT if idempotent else None
+    return None
+
+
+def should_retry(error: BaseException, *, idempotent: bool, max_wait: float) -> bool:
+    """Whether one more attempt should follow ``error`` (see :func:`retry_reason`)."""
+    return retry_reason(error, idempotent=idempotent, max_wait=max_wait) is not None
+
+
+def deferral_wait(error: BaseException, *, deferrable: bool) -> float | None:
+    """Seconds a deferrable task should wait outside its worker after ``error``, or None: do not defer.
+
+    The whole deferral decision: only a task that may defer, only when Toggl said how long to wait
+    (a used-up quota's reset, a 429's ``Retry-After``); the wait is that, plus
+    :data:`~airflow_toggl.client.limits.QUOTA_RESET_MARGIN`.
+    """
+    if not deferrable or not isinstance(error, TogglError):
+        return None
+    wait = error.wait_asked
+    if wait is None:
+        return None
+    return max(wait, 0.0) + QUOTA_RESET_MARGIN
 
 
 def parse_retry_after(value: object, now: datetime | None = None) -> float | None:
@@ -70,8 +101,6 @@ def parse_retry_after(value: object, now: datetime | None = None) -> float | Non
     return min(max(0.0, delay), MAX_SERVER_DELAY) if math.isfinite(delay) else None
 
 
-QUOTA_WAIT_MARGIN = 1.0
-"""Seconds added to an announced quota reset, so the first request after it is not refused again."""
 SERVER_BACKOFF_BASE = 0.5
 """First exponential backoff step for server and network failures, in seconds."""
 
@@ -85,17 +114,18 @@ def retry_wait(
     - 429 without: at least one bucket interval, up to half of one more at random, doubling with
       each attempt (capped at ``backoff_cap``, never below one interval): a sooner retry would be
       refused by the same bucket.
-    - 402 with quota headers: until the announced reset, plus :data:`QUOTA_WAIT_MARGIN`.
+    - 402 with quota headers: until the announced reset, plus
+      :data:`~airflow_toggl.client.limits.QUOTA_RESET_MARGIN`.
     - Anything else: "full jitter" exponential backoff, a random part of 0.5, 1, 2... s, capped.
     """
-    if isinstance(error, TogglRateLimitError):
-        if error.retry_after is not None:
-            return error.retry_after
-        step = bucket_interval * 2 ** (attempt - 1) * (1.0 + jitter / 2)
-        return min(step, max(backoff_cap, bucket_interval))
     if isinstance(error, TogglQuotaExceededError):
-        return error.resets_in + QUOTA_WAIT_MARGIN
-    return jitter * min(backoff_cap, SERVER_BACKOFF_BASE * 2 ** (attempt - 1))
+        return error.resets_in + QUOTA_RESET_MARGIN
+    if isinstance(error, TogglRateLimitError):
+        if error.wait_asked is not None:
+            return error.wait_asked
+        step = bucket_interval * 2.0 ** (attempt - 1) * (1.0 + jitter / 2)
+        return min(step, max(backoff_cap, bucket_interval))
+    return jitter * min(backoff_cap, SERVER_BACKOFF_BASE * 2.0 ** (attempt - 1))
 
 
 class wait_for_toggl(wait_base):

@@ -10,11 +10,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.cookiejar import http2time  # type: ignore[attr-defined]  # public since Python 2, absent from typeshed
-from typing import Any
 
 SESSION_COOKIE_NAME = "__Secure-accounts-session"
 """The cookie that carries a Toggl session (set by the accounts service, accepted by Track)."""
@@ -72,7 +71,7 @@ def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(padded.encode("ascii"))
 
 
-def parse_jwt_claims(token: object) -> dict[str, Any] | None:
+def parse_jwt_claims(token: object) -> dict[str, object] | None:
     """The claims of a compact JWT, unverified; None for anything that is not one.
 
     Never raises: a malformed cookie means "expiry unknown", not an error.
@@ -148,12 +147,3 @@ def _deletes(attributes: list[str], now: float) -> bool:
     if max_age is not None:
         return max_age <= 0
     return expires is not None and expires <= now
-
-
-def set_cookie_headers(raw_headers: Mapping[str, Any] | Any) -> list[str]:
-    """Every ``Set-Cookie`` value of a urllib3 response's headers (which may repeat the header)."""
-    getlist = getattr(raw_headers, "getlist", None)
-    if callable(getlist):
-        return [str(v) for v in getlist("Set-Cookie")]
-    value = raw_headers.get("Set-Cookie") if hasattr(raw_headers, "get") else None
-    return [value] if value else []

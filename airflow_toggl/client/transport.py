@@ -1,237 +1,195 @@
-"""The wire under the client: a whole-attempt deadline, strict header ends, and bounded body reads.
+"""The transport: one attempt of a :class:`~airflow_toggl.client.endpoint.Call` on the wire, and the
+:class:`Answer` it brings back, read whole within the size cap and the attempt's deadline.
 
-``requests`` bounds each socket read by ``timeout``, not a whole answer: a server sending a byte a
-second holds a call for as long as it likes. And ``http.client`` takes a connection closed inside the
-headers as their end, so a cut-off answer reads as a complete one. :class:`GuardedAdapter` fixes
-both below ``requests``: every read made while :func:`attempt_deadline` is active stops at the
-deadline, and headers that end at end-of-file are a dropped connection. :func:`read_body` reads a
-streamed answer up to a byte limit, counting decompressed bytes, so a compressed bomb stops early.
+Like an httpx transport it knows nothing of retries, pacing or what a status means: bytes go out,
+bytes come in. The body is read here, from the raw stream, into the answer's own ``content``; the
+``requests.Response`` is a means of transport, released once read. A network failure becomes a
+:class:`~airflow_toggl.client.errors.TogglConnectionError` that names host, port and cause, never
+the URL (a reset code is part of one).
 """
 
 from __future__ import annotations
 
 import http.client
-import io
-import socket
-import time
+import json
+import os
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+import urllib3
+from requests.utils import get_encoding_from_headers, guess_json_utf
+from urllib3 import HTTPHeaderDict
 
-ACCEPT_ENCODING = "gzip, deflate"
-"""The encodings :func:`read_body` decodes itself, so it can bound what they expand to."""
+from airflow_toggl import __version__
+from airflow_toggl.client.auth import TogglAuth
+from airflow_toggl.client.body import ACCEPT_ENCODING, UnsupportedEncoding, read_body
+from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.endpoint import Call, Service
+from airflow_toggl.client.network import connection_error
+from airflow_toggl.client.secrets import hide_path_secrets_from_urllib3
+from airflow_toggl.client.wire import attempt_deadline, guard_session
 
-_CHUNK = 64 * 1024
-_PIECE = 256 * 1024
-_deadline: ContextVar[float | None] = ContextVar("toggl_attempt_deadline", default=None)
-
-
-class DeadlineExceeded(TimeoutError):
-    """The attempt's deadline passed while the answer was still arriving (some of it had come)."""
-
-
-class HeadersCutOff(http.client.RemoteDisconnected):
-    """The connection closed before the blank line that ends the response headers."""
-
-
-class UnsupportedEncoding(ValueError):
-    """The answer uses a ``Content-Encoding`` the client did not offer."""
-
-
-@contextmanager
-def attempt_deadline(seconds: float) -> Iterator[float]:
-    """Every socket read in this block (headers and body) ends by ``seconds`` from now."""
-    deadline = time.monotonic() + seconds
-    token = _deadline.set(deadline)
-    try:
-        yield deadline
-    finally:
-        _deadline.reset(token)
+USER_AGENT = f"airflow-toggl/{__version__} python-requests/{requests.__version__}"
+ERROR_BODY_LIMIT = 64 * 1024
+"""How much of an error answer is read (for its snippet); the rest is left unread."""
+_WIRE_ERRORS = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """Raw socket reads that never wait past ``deadline``, whatever the socket's own timeout."""
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer as the client sees it: status, headers, and the body as bytes.
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._raw = sock.makefile("rb", buffering=0)
-        self._sock = sock
-        self._deadline = deadline
-        self._received = 0
+    ``complete`` says whether the body was read whole (False: it passed the size cap and was
+    dropped; None: its encoding could not be decoded). ``set_cookies`` keeps every ``Set-Cookie``
+    header apart (a merged header cannot be split back). ``request`` is what was sent.
+    """
 
-    def _expired(self) -> TimeoutError:
-        # A server that sent nothing at all is a plain read timeout; one still sending is too slow.
-        if self._received:
-            return DeadlineExceeded("the attempt's deadline passed")
-        return TimeoutError("timed out")
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    complete: bool | None
+    request: requests.PreparedRequest = field(repr=False)
+    set_cookies: tuple[str, ...] = field(default=(), repr=False)
 
-    def readable(self) -> bool:
-        return True
+    @property
+    def ok(self) -> bool:
+        """Whether the status is a success (2xx)."""
+        return 200 <= self.status_code < 300
 
-    def readinto(self, buffer: Any) -> int:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise self._expired()
-        timeout = self._sock.gettimeout()
-        self._sock.settimeout(remaining if timeout is None else min(timeout, remaining))
+    @property
+    def text(self) -> str:
+        """The body decoded by its declared charset (UTF-8 when none is declared), errors replaced."""
+        encoding = get_encoding_from_headers(self.headers) or "utf-8"
         try:
-            count = self._raw.readinto(buffer) or 0
-        except TimeoutError:
-            if time.monotonic() >= self._deadline:
-                raise self._expired() from None
-            raise
-        finally:
-            self._sock.settimeout(timeout)
-        self._received += count
-        return count
+            return self.content.decode(encoding, errors="replace")
+        except (LookupError, TypeError):
+            return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:  # whatever json.loads returns; parsed() types it
+        """The body parsed as JSON, as ``requests.Response.json`` reads it; ValueError when it is not."""
+        if not get_encoding_from_headers(self.headers) and len(self.content) > 3:
+            guessed = guess_json_utf(self.content)  # type: ignore[no-untyped-call]  # unannotated in types-requests
+            if guessed is not None:
+                try:
+                    return json.loads(self.content.decode(guessed))
+                except UnicodeDecodeError:
+                    pass
+        return json.loads(self.text)
+
+
+class Transport:
+    """Sends one attempt of a call through a ``requests.Session`` and reads its answer whole.
+
+    Proxies and the CA bundle come from the environment, read once here rather than on every
+    request; redirects are never followed (credentials and password bodies stay where they were
+    sent); cookies are sent explicitly by the credentials, never from a jar.
+    """
+
+    def __init__(
+        self, config: ClientConfig, http: requests.Session | None, redact: Callable[[str], str]
+    ) -> None:
+        hide_path_secrets_from_urllib3()
+        self._config = config
+        self._redact = redact
+        self._http = guard_session(http or requests.Session())
+        self._http.headers["User-Agent"] = USER_AGENT
+        self._http.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        self._http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        self._http.trust_env = False
+        self._verify = environment_verify(config.verify)
+        self._proxies = {service: environment_proxies(self.base_url(service)) for service in Service}
+
+    def base_url(self, service: Service) -> str:
+        """The configured base URL of ``service``."""
+        return self._config.track_api_url if service is Service.TRACK else self._config.accounts_api_url
 
     def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
+        """Close the pooled connections."""
+        self._http.close()
 
+    def send(self, call: Call, auth: TogglAuth) -> Answer:
+        """One attempt, over within ``timeout`` of going out; a TogglConnectionError when the network fails."""
+        url = self.base_url(call.service) + call.path
+        outcome = self._exchange(call, url, auth)
+        if isinstance(outcome, BaseException):
+            # Raised here, outside any except block, so the wrapped error (whose text holds the URL)
+            # is neither the cause nor the context; the cause is a bare copy of the root failure.
+            failure, cause = connection_error(outcome, url, call.label, self._config.timeout, self._redact)
+            raise failure from cause
+        return outcome
 
-class _LineWatcher:
-    """Hands ``readline`` through and remembers whether the last line ended at end-of-file."""
+    def _exchange(self, call: Call, url: str, auth: TogglAuth) -> Answer | BaseException:
+        """Send and read under the attempt's deadline; a network failure is returned, not raised."""
+        with attempt_deadline(self._config.timeout):
+            try:
+                response = self._http.request(
+                    call.method,
+                    url,
+                    auth=auth,
+                    json=call.json,
+                    params=call.params,
+                    timeout=self._config.timeout,
+                    verify=self._verify,
+                    proxies=self._proxies[call.service],
+                    allow_redirects=False,
+                    stream=True,  # read below, with a size cap
+                )
+                return self._read(response)
+            except _WIRE_ERRORS as exc:
+                return exc
 
-    def __init__(self, fp: Any) -> None:
-        self.fp = fp
-        self.last_line = b"\r\n"
+    def _read(self, response: requests.Response) -> Answer:
+        """The answer with its body (2xx up to ``max_response_bytes``, errors up to 64 KiB).
 
-    def readline(self, limit: int = -1) -> bytes:
-        self.last_line = self.fp.readline(limit)
-        return self.last_line
-
-
-class GuardedResponse(http.client.HTTPResponse):
-    """``http.client``'s response with the deadline on its reads and strict header ends."""
-
-    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
-        super().__init__(sock, *args, **kwargs)
-        deadline = _deadline.get()
-        if deadline is not None:
-            self.fp.close()
-            self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
-
-    def begin(self) -> None:
-        if self.headers is not None:
-            return
-        fp, watcher = self.fp, _LineWatcher(self.fp)
-        self.fp = watcher
+        The connection goes back to the pool only when all of the body was read.
+        """
+        ok = 200 <= response.status_code < 300
+        limit = self._config.max_response_bytes if ok else ERROR_BODY_LIMIT
+        complete: bool | None
         try:
-            super().begin()
-        finally:
-            self.fp = fp
-        if watcher.last_line == b"":
-            raise HeadersCutOff("the connection closed inside the response headers")
+            body, complete = read_body(response.raw, response.headers.get("Content-Encoding", ""), limit)
+        except (UnsupportedEncoding, zlib.error):
+            body, complete = b"", None
+        if not complete:
+            response.raw.close()  # the rest is unread: this connection cannot carry another request
+        response.raw.release_conn()
+        return Answer(
+            status_code=response.status_code,
+            headers=response.headers,
+            content=body,
+            complete=complete,
+            request=response.request,
+            set_cookies=set_cookie_headers(response.raw.headers),
+        )
 
 
-class _GuardedHTTPConnection(HTTPConnection):
-    response_class = GuardedResponse
+def set_cookie_headers(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """Every ``Set-Cookie`` value of an answer: urllib3 keeps a repeated header's values apart."""
+    if isinstance(headers, HTTPHeaderDict):
+        return tuple(headers.getlist("Set-Cookie"))
+    value = headers.get("Set-Cookie")
+    return (value,) if value else ()
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
-    response_class = GuardedResponse
+def environment_verify(verify: bool | str) -> bool | str:
+    """``verify``, where ``True`` means the CA bundle named by ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` if set.
 
-
-class _GuardedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-class GuardedAdapter(HTTPAdapter):
-    """A ``requests`` adapter whose connections answer with :class:`GuardedResponse`."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
-
-
-def guard_session(session: requests.Session) -> requests.Session:
-    """Mount :class:`GuardedAdapter` for http and https and offer only the encodings read_body decodes.
-
-    An adapter the caller mounted on purpose (anything but requests' plain default) is kept.
+    What requests does on every request when it reads the environment, done once.
     """
-    for prefix in ("http://", "https://"):
-        if type(session.adapters.get(prefix)) in (HTTPAdapter, type(None)):
-            session.mount(prefix, GuardedAdapter())
-    session.headers["Accept-Encoding"] = ACCEPT_ENCODING
-    return session
+    if verify is True:
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return verify
 
 
-def _decoder(encoding: str) -> _Inflater | None:
-    """A bounded decompressor for one ``Content-Encoding`` token (None for identity)."""
-    name = encoding.strip().lower()
-    if name in ("", "identity"):
-        return None
-    if name in ("gzip", "x-gzip"):
-        return _Inflater(16 + zlib.MAX_WBITS)
-    if name == "deflate":
-        return _Inflater(zlib.MAX_WBITS, raw_fallback=True)
-    raise UnsupportedEncoding(f"unsupported Content-Encoding {name[:32]!r}")
-
-
-class _Inflater:
-    """zlib decompression handed out in pieces of at most :data:`_PIECE` bytes."""
-
-    def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
-        self._wbits = wbits
-        self._raw_fallback = raw_fallback
-        self._inflater: Any = None
-
-    def pieces(self, data: bytes) -> Iterator[bytes]:
-        if self._inflater is None:
-            wbits = self._wbits
-            if self._raw_fallback and data and (data[0] & 0x0F) != 8:  # no zlib header: raw deflate
-                wbits = -zlib.MAX_WBITS
-            self._inflater = zlib.decompressobj(wbits)
-        pending = data
-        while True:
-            piece = self._inflater.decompress(pending, _PIECE)
-            pending = self._inflater.unconsumed_tail
-            if piece:
-                yield piece
-            if not pending and len(piece) < _PIECE:
-                return
-
-
-def _decoded(decoders: list[_Inflater], data: bytes) -> Iterator[bytes]:
-    """``data`` through every decoder in turn, in pieces, so no step holds more than a piece."""
-    if not decoders:
-        if data:
-            yield data
-        return
-    for piece in decoders[0].pieces(data):
-        yield from _decoded(decoders[1:], piece)
-
-
-def read_body(response: requests.Response, limit: int) -> tuple[bytes, bool]:
-    """Read a streamed answer's body, decoded, up to ``limit`` bytes; returns ``(body, complete)``.
-
-    Decompressed bytes are what is counted, in pieces of at most 256 KiB, so a small compressed body
-    cannot grow memory much past the limit. Past it, reading stops and the body is dropped
-    (``(b"", False)``). The raw stream's errors (timeouts, the deadline, a cut-off body) propagate
-    as urllib3 raises them.
-    """
-    encodings = [token for token in response.headers.get("Content-Encoding", "").split(",") if token.strip()]
-    decoders = [decoder for decoder in map(_decoder, reversed(encodings)) if decoder is not None]
-    if len(decoders) > 2:
-        raise UnsupportedEncoding("more than two Content-Encoding layers")
-    body = bytearray()
-    while True:
-        chunk = response.raw.read(_CHUNK, decode_content=False)
-        for piece in _decoded(decoders, chunk):
-            body += piece
-            if len(body) > limit:
-                return b"", False
-        if not chunk:
-            return bytes(body), True
+def environment_proxies(base_url: str) -> dict[str, str]:
+    """The proxies the environment sets for ``base_url`` (none when ``NO_PROXY`` covers its host)."""
+    return dict(requests.utils.get_environ_proxies(base_url))

@@ -11,24 +11,23 @@ import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import airflow.sdk.log
 from airflow.sdk import BaseHook
 
 from airflow_toggl import AUTH_MODES, CONN_TYPE, CONNECTION_EXTRAS, DEFAULT_CONN_ID
 from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, SessionCookieAuth, TogglAuth
+from airflow_toggl.client.client import TogglClient
 from airflow_toggl.client.config import ClientConfig
+from airflow_toggl.client.endpoint import JSON
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.paging import Page
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError, TogglError
 from airflow_toggl.sessions.store import SessionStore, default_session_key
 
-if TYPE_CHECKING:
-    from airflow_toggl.client.client import TogglClient
-
-KNOWN_EXTRAS = CONNECTION_EXTRAS
-_CONFIG_EXTRAS = tuple(sorted(set(KNOWN_EXTRAS) & {option.name for option in fields(ClientConfig)}))
+_CONFIG_EXTRAS = tuple(sorted(set(CONNECTION_EXTRAS) & {option.name for option in fields(ClientConfig)}))
 AIRFLOW_EXTRAS = frozenset({"description"})
 """Keys Airflow itself may leave in a connection's extras; they are not settings of ours."""
 _PREFIX = f"extra__{CONN_TYPE}__"
@@ -51,10 +50,6 @@ class ConnectionSettings:
         """Longest in-task wait for a quota reset, in seconds."""
         return self.config.max_quota_wait
 
-    @property
-    def track_api_url(self) -> str:
-        return self.config.track_api_url
-
 
 def mask(secret: str | None) -> None:
     """Register a secret with Airflow's masker: the second line of defence, after never emitting it.
@@ -62,11 +57,8 @@ def mask(secret: str | None) -> None:
     The one place secrets reach the masker: the client calls it (``on_secret``) for every secret it
     reads or receives, so callers of the hook need not.
     """
-    if not secret:
-        return
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(secret)
+    if secret:
+        airflow.sdk.log.mask_secret(secret)  # looked up at each call, so a replaced masker is the one used
 
 
 def _extra(extras: Mapping[str, Any], name: str) -> Any:
@@ -83,10 +75,10 @@ def check_extra_names(extras: Mapping[str, Any]) -> None:
     """Raise a TogglConfigError naming the first extra that is not a setting, with the closest known name."""
     for key in extras:
         name = key.removeprefix(_PREFIX) if isinstance(key, str) else key
-        if name in KNOWN_EXTRAS or key in AIRFLOW_EXTRAS:
+        if name in CONNECTION_EXTRAS or key in AIRFLOW_EXTRAS:
             continue
-        close = difflib.get_close_matches(str(name), KNOWN_EXTRAS, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known extras: {', '.join(KNOWN_EXTRAS)}"
+        close = difflib.get_close_matches(str(name), CONNECTION_EXTRAS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known extras: {', '.join(CONNECTION_EXTRAS)}"
         raise TogglConfigError(str(key), f"is not a setting of a {CONN_TYPE} connection; {hint}")
 
 
@@ -219,8 +211,6 @@ class TogglHook(BaseHook):
 
     @cached_property
     def _client(self) -> TogglClient:
-        from airflow_toggl.client.client import TogglClient
-
         config = self.settings.config
         if self.max_quota_wait is not None and self.max_quota_wait < config.max_quota_wait:
             config = replace(config, max_quota_wait=self.max_quota_wait)
@@ -266,7 +256,7 @@ class TogglHook(BaseHook):
         """Whether the credentials work (``/me/logged``: no body, one request); False on 403."""
         return self.get_conn().is_logged_in()
 
-    def get_quota(self) -> list[dict[str, Any]]:
+    def get_quota(self) -> list[JSON]:
         """The hourly quota per organization."""
         return self.get_conn().get_quota()
 

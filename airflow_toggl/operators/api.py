@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import ObjectStoragePath
+
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page
+from airflow_toggl.exceptions import TogglConfigError
 from airflow_toggl.operators.export import ExportPartsMissingError, PagedExport, export_id
 from airflow_toggl.operators.toggl import TogglBaseOperator
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
+    from airflow.sdk import Context
 
 DEFAULT_MAX_XCOM_ITEMS = 1000
 
@@ -154,8 +158,6 @@ class TogglApiOperator(TogglBaseOperator):
         return kept
 
     def _xcom_limit(self) -> int:
-        from airflow_toggl.exceptions import TogglConfigError
-
         limit = self.max_xcom_items
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise TogglConfigError("max_xcom_items", "must be a whole number of items, 0 or more")
@@ -163,8 +165,6 @@ class TogglApiOperator(TogglBaseOperator):
 
     def _export(self, target: ObjectStoragePath, context: Context) -> dict[str, Any]:
         """Write the items as JSON Lines, page by page; the file appears at ``target`` only when complete."""
-        from airflow_toggl.exceptions import TogglConfigError
-
         export = PagedExport(target, self._export_id(context))
         resumed = self.resume_from or export.saved_progress()
         if resumed and not self.resume_from:
@@ -200,10 +200,6 @@ class TogglApiOperator(TogglBaseOperator):
 
 def _storage_path(value: Any) -> ObjectStoragePath:
     """``output_path`` as an ObjectStoragePath (a TogglConfigError naming it when it is not one)."""
-    from airflow.sdk import ObjectStoragePath
-
-    from airflow_toggl.exceptions import TogglConfigError
-
     if isinstance(value, ObjectStoragePath):
         return value
     if not isinstance(value, str) or not value.strip():
@@ -222,8 +218,6 @@ def _at_most(items: Iterable[Any], room: int, limit: int | None = None) -> list[
 
     ``limit`` is the whole allowance the message names (``room`` when not given).
     """
-    from airflow_toggl.exceptions import TogglConfigError
-
     kept: list[Any] = []
     for item in items:
         if len(kept) == room:
@@ -241,8 +235,6 @@ def _one_page(answer: Any) -> list[Page]:
 
 
 def _json_line(item: Any) -> str:
-    import json
-
     return json.dumps(item, separators=(",", ":"))
 
 

@@ -19,34 +19,27 @@ from airflow.sdk import BaseOperator
 
 from airflow_toggl import DEFAULT_CONN_ID
 from airflow_toggl._compat import conf
-from airflow_toggl.exceptions import (
-    TogglAuthError,
-    TogglConfigError,
-    TogglError,
-    TogglQuotaExceededError,
-    TogglRateLimitError,
-)
+from airflow_toggl.client.retry import deferral_wait
+from airflow_toggl.exceptions import TogglAuthError, TogglConfigError, TogglError
 from airflow_toggl.links.toggl import TogglProfileLink
 from airflow_toggl.operators.failures import fail_fast
+from airflow_toggl.sessions.accounts import close_account, keep_signup_session
+from airflow_toggl.sessions.rotation import SessionRotator, check_identity, min_remaining_of, public_identity
+from airflow_toggl.sessions.status import StatusRecord
+from airflow_toggl.sessions.store import (
+    check_secret_variable_name,
+    read_secret_variable,
+    write_secret_variable,
+)
 from airflow_toggl.triggers.toggl import DEFAULT_POLL_INTERVAL, TogglQuotaResetTrigger, check_poll_interval
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_toggl.hooks.toggl import TogglHook
-    from airflow_toggl.sessions.rotation import SessionRotator
 
-QUOTA_RESET_MARGIN = timedelta(seconds=2)
-"""Extra wait after the announced quota reset, so the first request after it is not refused."""
 DEFERRABLE_WAIT_LIMIT = 5.0
 """Longest wait (quota reset or ``Retry-After``) a deferrable task spends in its worker slot, in seconds."""
-
-
-def _wait_asked(error: TogglError) -> float | None:
-    """Seconds Toggl asked to wait: the quota reset, or a 429's ``Retry-After`` (None when it gave none)."""
-    if isinstance(error, TogglQuotaExceededError):
-        return error.resets_in
-    return getattr(error, "retry_after", None)
 
 
 def _check_text(field: str, value: Any, problem: str) -> None:
@@ -91,10 +84,23 @@ class TogglBaseOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> TogglHook:
-        """The hook for the connection and ``auth_mode`` (imported here: DAG parsing stays cheap)."""
+        """The hook, built once with every setting the task needs: the connection, ``auth_mode``, the
+        session store's key, and for a deferrable task the short in-worker wait for Toggl."""
+        # Imported here, not at the top: the hook loads requests, which costs a DAG file's parse
+        # about 0.2 s (measured with python -X importtime; tests/operators/test_operator_shape.py
+        # checks that importing the operators leaves requests unloaded).
         from airflow_toggl.hooks.toggl import TogglHook
 
-        return TogglHook(self.toggl_conn_id, auth_mode=self.auth_mode)
+        return TogglHook(
+            self.toggl_conn_id,
+            auth_mode=self.auth_mode,
+            session_key=self.store_key(),
+            max_quota_wait=DEFERRABLE_WAIT_LIMIT if self.deferrable else None,
+        )
+
+    def store_key(self) -> str | None:
+        """The session store key the hook reads in session mode; None: the connection's."""
+        return None
 
     @fail_fast
     def execute(self, context: Context) -> Any:
@@ -103,14 +109,13 @@ class TogglBaseOperator(BaseOperator):
         A failure that cannot fix itself fails the task without retries (see :mod:`.failures`).
         """
         self.check_arguments()
-        if self.deferrable:
-            self.hook.max_quota_wait = DEFERRABLE_WAIT_LIMIT
         try:
             return self.execute_toggl(context)
-        except (TogglQuotaExceededError, TogglRateLimitError) as error:
-            if not self.deferrable or _wait_asked(error) is None:
+        except TogglError as error:
+            wait = deferral_wait(error, deferrable=self.deferrable)
+            if wait is None:
                 raise
-            self.defer_until_quota_reset(error)
+            self.defer_until_quota_reset(error, wait)
         finally:
             self.record_status()
 
@@ -124,8 +129,6 @@ class TogglBaseOperator(BaseOperator):
 
     def record_status(self) -> None:
         """Keep :meth:`status_notes` in the connection's status record; a failure here only logs."""
-        from airflow_toggl.sessions.status import StatusRecord
-
         try:
             notes = {name: value for name, value in self.status_notes().items() if value is not None}
             if notes:
@@ -154,10 +157,9 @@ class TogglBaseOperator(BaseOperator):
         """
         return None
 
-    def defer_until_quota_reset(self, error: TogglQuotaExceededError | TogglRateLimitError) -> NoReturn:
-        """Hand the wait to :class:`TogglQuotaResetTrigger`; resume in :meth:`execute_complete`."""
-        wait = timedelta(seconds=max(_wait_asked(error) or 0.0, 0.0))
-        resume_at = datetime.now(timezone.utc) + wait + QUOTA_RESET_MARGIN
+    def defer_until_quota_reset(self, error: TogglError, wait: float) -> NoReturn:
+        """Hand a wait of ``wait`` seconds to :class:`TogglQuotaResetTrigger`; resume in :meth:`execute_complete`."""
+        resume_at = datetime.now(timezone.utc) + timedelta(seconds=wait)
         self.log.info("Toggl asked to wait (%s); deferring until %s.", error, resume_at.isoformat())
         self.defer(
             trigger=TogglQuotaResetTrigger(
@@ -174,7 +176,6 @@ class TogglBaseOperator(BaseOperator):
         if not event or event.get("status") != "quota_reset":
             raise TogglError(f"Unexpected event from the Toggl quota trigger: {event!r}")
         self.log.info("Toggl quota reset at %s; going on.", event.get("resume_at"))
-        self.__dict__.pop("hook", None)
         self.resume_from = event.get("resume")
         return self.execute(context)
 
@@ -195,17 +196,12 @@ class TogglSessionOperator(TogglBaseOperator):
         super().__init__(**kwargs)
         self.session_key = session_key
 
-    @cached_property
-    def hook(self) -> TogglHook:
-        """The hook; in session mode it authenticates with the session stored at ``session_key``."""
-        from airflow_toggl.hooks.toggl import TogglHook
-
-        return TogglHook(self.toggl_conn_id, auth_mode=self.auth_mode, session_key=self.session_key or None)
+    def store_key(self) -> str | None:
+        """In session mode the hook authenticates with the session stored at ``session_key``."""
+        return self.session_key or None
 
     def rotator(self, **options: Any) -> SessionRotator:
         """The session layer over this operator's hook and store."""
-        from airflow_toggl.sessions.rotation import SessionRotator
-
         return SessionRotator(self.hook, self.hook.session_store(), **options)
 
 
@@ -255,8 +251,6 @@ class TogglIdentityCheckOperator(TogglSessionOperator):
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """``/me``, the expectations, and the public identity fields."""
-        from airflow_toggl.sessions.rotation import check_identity, public_identity
-
         me = self.hook.get_me()
         identity = public_identity(me)
         self._identity_seen = identity
@@ -381,15 +375,11 @@ class TogglRotateSessionOperator(TogglSessionOperator):
 
     def check_arguments(self) -> None:
         """The common checks, and ``min_remaining``."""
-        from airflow_toggl.sessions.rotation import min_remaining_of
-
         super().check_arguments()
         min_remaining_of(self.min_remaining)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Rotate if due."""
-        from airflow_toggl.sessions.rotation import min_remaining_of
-
         outcome = self.rotator(check_live=self.check_live).rotate(min_remaining_of(self.min_remaining))
         summary = outcome.to_xcom()
         self.log.info(
@@ -402,8 +392,6 @@ class TogglRotateSessionOperator(TogglSessionOperator):
 
     def status_notes(self) -> dict[str, Any]:
         """The quota, and the threshold the page measures the stored session's time left against."""
-        from airflow_toggl.sessions.rotation import min_remaining_of
-
         return {**super().status_notes(), "rotation_threshold": min_remaining_of(self.min_remaining)}
 
 
@@ -463,7 +451,7 @@ class TogglConfirmPasswordResetOperator(TogglSessionOperator):
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         """Render, then mask the code so the UI's rendered-template view shows it as ``***``."""
-        from airflow_toggl.hooks.toggl import mask
+        from airflow_toggl.hooks.toggl import mask  # not at the top: see ``hook``
 
         super().render_template_fields(context, jinja_env)
         if isinstance(self.code, str):
@@ -471,16 +459,12 @@ class TogglConfirmPasswordResetOperator(TogglSessionOperator):
 
     def check_arguments(self) -> None:
         """The common checks, the code and the Variable name."""
-        from airflow_toggl.sessions.store import check_secret_variable_name
-
         super().check_arguments()
         _check_text("code", self.code, "is empty: pass the reset code from Toggl's email")
         check_secret_variable_name("new_password_variable", self.new_password_variable)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Confirm, then verify and store the new session."""
-        from airflow_toggl.sessions.store import read_secret_variable
-
         password: str | None
         if self.new_password_variable:
             password = read_secret_variable(self.new_password_variable)
@@ -518,15 +502,11 @@ class TogglResetApiTokenOperator(TogglBaseOperator):
 
     def check_arguments(self) -> None:
         """The common checks and the Variable name."""
-        from airflow_toggl.sessions.store import check_secret_variable_name
-
         super().check_arguments()
         check_secret_variable_name("token_variable", self.token_variable)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Reset, then store the token in the Variable."""
-        from airflow_toggl.sessions.store import write_secret_variable
-
         name = self.token_variable or f"toggl_api_token_secret__{self.toggl_conn_id}"
         token = self.hook.reset_api_token()
         write_secret_variable(name, token, description=f"Toggl API token of connection {self.toggl_conn_id}")
@@ -552,7 +532,13 @@ class TogglSignupOperator(TogglBaseOperator):
     :param session_key: store key for the new account's session; None: do not keep it.
     """
 
-    template_fields: Sequence[str] = ("toggl_conn_id", "account_email", "display_name", "timezone", "session_key")
+    template_fields: Sequence[str] = (
+        "toggl_conn_id",
+        "account_email",
+        "display_name",
+        "timezone",
+        "session_key",
+    )
     supports_deferral = False
 
     def __init__(
@@ -574,17 +560,12 @@ class TogglSignupOperator(TogglBaseOperator):
 
     def check_arguments(self) -> None:
         """The common checks, the account email and the Variable name."""
-        from airflow_toggl.sessions.store import check_secret_variable_name
-
         super().check_arguments()
         _check_text("account_email", self.account_email, "is required")
         check_secret_variable_name("password_variable", self.password_variable, required=True)
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Sign up; keep or drop the session Toggl answers with."""
-        from airflow_toggl.sessions.accounts import keep_signup_session
-        from airflow_toggl.sessions.store import read_secret_variable
-
         email, password = str(self.account_email), read_secret_variable(self.password_variable)
         session = self.hook.signup(email, password, self.display_name, self.timezone)
         kept = keep_signup_session(self.hook, session, email=email, session_key=self.session_key or None)
@@ -618,8 +599,6 @@ class TogglCloseAccountOperator(TogglSessionOperator):
 
     def execute_toggl(self, context: Context) -> dict[str, Any]:
         """Check whose session it is, close the account, clean up."""
-        from airflow_toggl.sessions.accounts import close_account
-
         return close_account(self.hook, self.hook.session_store(), confirm_email=self.confirm_email)
 
 

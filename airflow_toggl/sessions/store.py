@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from airflow.sdk import Variable
+
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglConfigError
 
@@ -68,12 +70,10 @@ class VariableBackend(Protocol):
 
 
 class AirflowVariables:
-    """:class:`VariableBackend` over ``airflow.sdk.Variable``; imported lazily, at execution time."""
+    """:class:`VariableBackend` over ``airflow.sdk.Variable``."""
 
     def get(self, key: str) -> str | None:
         """The raw value, or None when the Variable does not exist."""
-        from airflow.sdk import Variable
-
         value = Variable.get(key, default=None)
         return None if value is None else str(value)
 
@@ -81,14 +81,10 @@ class AirflowVariables:
         self, key: str, value: str, description: str = "Toggl session store (managed by airflow-toggl)"
     ) -> None:
         """Create or replace the Variable."""
-        from airflow.sdk import Variable
-
         Variable.set(key, value, description=description)
 
     def delete(self, key: str) -> None:
         """Remove the Variable."""
-        from airflow.sdk import Variable
-
         Variable.delete(key)
 
 

@@ -16,13 +16,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
 from airflow_toggl.client import ApiTokenAuth, ClientConfig, TogglClient, TogglSession
+from airflow_toggl.client.answers import error_for
 from airflow_toggl.client.auth import SESSION_COOKIE_NAME
+from airflow_toggl.client.transport import Answer
 from airflow_toggl.exceptions import TogglError, TogglResponseError
 from tests.support.strategies import fuzz, json_equal, json_values, secrets
 
@@ -112,17 +114,16 @@ def client_for(transport: CannedTransport, secret: str | None = None) -> TogglCl
     return TogglClient(config, ApiTokenAuth(secret) if secret else None, http=http, sleep=lambda _s: None)
 
 
-def read_response(status: int, headers: Headers, body: bytes) -> requests.Response | None:
-    """A canned response with its body already read, as ``Session.send`` hands it to the client.
+def read_answer(status: int, headers: Headers, body: bytes) -> Answer:
+    """A canned answer, read whole, as the transport hands it to the error mapping."""
+    return Answer(
+        status_code=status, headers=HTTPHeaderDict(headers), content=body, complete=True, request=prepared()
+    )
 
-    None when requests itself cannot read it (e.g. a body on a 204): the client never sees those.
-    """
-    response = canned_response(prepared(), status, headers, body)
-    try:
-        response.content  # noqa: B018 - reading it is the point
-    except requests.exceptions.RequestException:
-        return None
-    return response
+
+def error_of(client: TogglClient, answer: Answer) -> TogglError | None:
+    """What the client's error mapping makes of ``answer`` (quoting it, redacted by the client)."""
+    return error_for(answer, "GET /api/v9/me", limit=client.config.max_response_bytes, redact=client.redact)
 
 
 def prepared(
@@ -239,9 +240,7 @@ def test_error_for_any_answer(
     client = client_for(CannedTransport(200, [], b""), secret)
     known = secret.strip()  # the token as ApiTokenAuth holds it
     body = json.dumps({"message": before + known + after}, ensure_ascii=False).encode(encoding, "replace")
-    response = read_response(status, headers, body)
-    assume(response is not None)
-    error = client._error_for(response, "GET /api/v9/me")
+    error = error_of(client, read_answer(status, headers, body))
     if 200 <= status < 300:
         assert error is None
         return
@@ -256,9 +255,7 @@ def test_error_for_any_bytes(status: int, headers: Headers, secret: str, body: b
     client = client_for(CannedTransport(200, [], b""), secret)
     known = secret.strip()
     body = body[: len(body) // 2] + known.encode() + body[len(body) // 2 :]
-    response = read_response(status, headers, body)
-    assume(response is not None)
-    error = client._error_for(response, "GET /api/v9/me")
+    error = error_of(client, read_answer(status, headers, body))
     if 200 <= status < 300:
         assert error is None
     else:
@@ -277,10 +274,9 @@ def test_error_for_any_bytes(status: int, headers: Headers, secret: str, body: b
 def test_public_calls_on_any_answer(
     status: int, headers: Headers, secret: str, body: bytes, method: str
 ) -> None:
-    client = client_for(CannedTransport(status, headers, b""), secret)
+    transport = CannedTransport(status, headers, b"")
+    client = client_for(transport, secret)
     known = secret.strip()
-    transport = client._http.get_adapter("https://api.track.toggl.com")
-    assert isinstance(transport, CannedTransport)
     transport.body = known.encode() + b" " + body + b" " + known.encode()
     result = outcome(getattr(client, method))
     assert isinstance(result, (TogglError, RESULT_TYPES[method])), result
@@ -298,9 +294,8 @@ def test_public_calls_on_any_answer(
 @pytest.mark.parametrize("charset", TEXT_BREAKING_CHARSETS)
 def test_error_body_in_a_charset_that_cannot_replace(charset: str) -> None:
     client = client_for(CannedTransport(200, [], b""), "BCDFGHJKMNPQRST")
-    response = read_response(500, [("Content-Type", f"text/plain; charset={charset}")], b"oops \xff")
-    assert response is not None
-    assert isinstance(client._error_for(response, "GET /api/v9/me"), TogglError)
+    answer = read_answer(500, [("Content-Type", f"text/plain; charset={charset}")], b"oops \xff")
+    assert isinstance(error_of(client, answer), TogglError)
 
 
 @pytest.mark.parametrize("status", [307, 308])

@@ -16,8 +16,8 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from airflow_toggl.client import ClientConfig, TogglClient
 from airflow_toggl.client.network import network_failure
 from airflow_toggl.exceptions import TogglConnectionError
+from devkit.scripted_server import Connection, Request, ScriptedServer, response_head
 from tests.conftest import RecordedSleep
-from tests.support.scripted_server import Connection, Request, ScriptedServer, response_head
 from tests.support.secrets_scan import capture_logs
 
 pytestmark = pytest.mark.timeout(60)

@@ -17,7 +17,7 @@ from airflow_toggl.client import ApiTokenAuth, ClientConfig, TogglAuth, TogglCli
 from airflow_toggl.client.auth import EmailPasswordAuth, SessionCookieAuth
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglRateLimitError
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
 
 PASSWORD = "pw-Pacing-3kR8"
 pytestmark = pytest.mark.timeout(60)

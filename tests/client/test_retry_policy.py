@@ -8,7 +8,15 @@ from email.utils import format_datetime
 import pytest
 from tenacity import RetryCallState, Retrying
 
-from airflow_toggl.client.retry import parse_retry_after, retry_wait, should_retry, wait_for_toggl
+from airflow_toggl.client.limits import QUOTA_RESET_MARGIN
+from airflow_toggl.client.retry import (
+    deferral_wait,
+    parse_retry_after,
+    retry_reason,
+    retry_wait,
+    should_retry,
+    wait_for_toggl,
+)
 from airflow_toggl.exceptions import (
     TogglAPIError,
     TogglAuthError,
@@ -51,6 +59,41 @@ TABLE = [
 def test_should_retry_table(error: BaseException, idempotent_retry: bool, unsafe_retry: bool) -> None:
     assert should_retry(error, idempotent=True, max_wait=MAX_WAIT) is idempotent_retry
     assert should_retry(error, idempotent=False, max_wait=MAX_WAIT) is unsafe_retry
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (TogglConnectionError("x", reason="connect"), "the request never reached Toggl"),
+        (TogglConnectionError("x", reason="timeout"), "the request is safe to repeat"),
+        (TogglRateLimitError("x", retry_after=5), "Toggl asked to slow down"),
+        (TogglQuotaExceededError("x", resets_in=10), "the hourly quota resets within max_quota_wait"),
+        (TogglAPIError("x", status_code=503), "the request is safe to repeat"),
+        (TogglAPIError("x", status_code=400), None),
+    ],
+)
+def test_the_reason_a_retry_log_line_gives(error: BaseException, reason: str | None) -> None:
+    assert retry_reason(error, idempotent=True, max_wait=MAX_WAIT) == reason
+
+
+# (error, seconds a deferrable task hands to the triggerer; None: it does not defer)
+DEFERRAL_TABLE = [
+    pytest.param(TogglQuotaExceededError("x", resets_in=120), 120 + QUOTA_RESET_MARGIN, id="402-quota"),
+    pytest.param(TogglQuotaExceededError("x", resets_in=0), QUOTA_RESET_MARGIN, id="402-quota-now"),
+    pytest.param(TogglRateLimitError("x", retry_after=90), 90 + QUOTA_RESET_MARGIN, id="429-retry-after"),
+    pytest.param(TogglRateLimitError("x"), None, id="429-no-retry-after"),
+    pytest.param(TogglPlanError("x", status_code=402), None, id="402-plan"),
+    pytest.param(TogglAuthError("x", status_code=403), None, id="403"),
+    pytest.param(TogglAPIError("x", status_code=503), None, id="503"),
+    pytest.param(TogglConnectionError("x", reason="timeout"), None, id="timeout"),
+    pytest.param(ValueError("x"), None, id="foreign-error"),
+]
+
+
+@pytest.mark.parametrize(("error", "wait"), DEFERRAL_TABLE)
+def test_deferral_table(error: BaseException, wait: float | None) -> None:
+    assert deferral_wait(error, deferrable=True) == wait
+    assert deferral_wait(error, deferrable=False) is None
 
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)

@@ -24,8 +24,8 @@ from airflow_toggl.exceptions import (
     TogglRateLimitError,
 )
 from airflow_toggl.hooks.toggl import TogglHook, settings_from_connection
+from devkit.scripted_server import Connection, Request, ScriptedServer, client_for, response
 from tests.conftest import RecordedSleep
-from tests.support.scripted_server import Connection, Request, ScriptedServer, client_for, response
 
 pytestmark = pytest.mark.timeout(60)
 

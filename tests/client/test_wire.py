@@ -23,8 +23,7 @@ from airflow_toggl.exceptions import (
     TogglResponseError,
     TogglResponseTooLargeError,
 )
-from tests.conftest import RecordedSleep
-from tests.support.scripted_server import (
+from devkit.scripted_server import (
     Connection,
     Request,
     ScriptedClients,
@@ -32,6 +31,7 @@ from tests.support.scripted_server import (
     response,
     response_head,
 )
+from tests.conftest import RecordedSleep
 
 pytestmark = pytest.mark.timeout(60)
 

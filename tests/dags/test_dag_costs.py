@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.airflow import run_airflow
+from devkit.airflow import run_airflow
 
 pytestmark = pytest.mark.timeout(900)
 ORGANIZATION_PATH = re.compile(r"^/(api/v9/(workspaces|organizations)|reports/api/v3/workspace)/\d+")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.airflow import MetadataDbVariables, run_airflow, toggl_connection
+from devkit.airflow import MetadataDbVariables, run_airflow, toggl_connection
 
 KEY = "toggl_session_secret__toggl_default"
 RESET_CODE_VARIABLE = "toggl_password_reset_code_secret"

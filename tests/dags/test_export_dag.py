@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.airflow import run_airflow
+from devkit.airflow import run_airflow
 
 pytestmark = pytest.mark.timeout(240)
 EVERY = 600  # one entry every ten minutes: 1008 in a week, several report pages

@@ -84,3 +84,10 @@ def test_no_forbidden_import_exists() -> None:
     edges = actual_edges()
     for room, forbidden in FORBIDDEN.items():
         assert not edges.get(room, set()) & forbidden, f"{room} imports {edges[room] & forbidden}"
+
+
+def test_the_page_names_every_room_of_the_client() -> None:
+    """Every module of the client has its row in the page's module table, and no row names a ghost."""
+    listed = set(re.findall(r"^\| `airflow_toggl/client/([a-z_]+\.py)` \|", PAGE.read_text(), re.M))
+    modules = {path.name for path in (PACKAGE / "client").glob("*.py")} - {"__init__.py"}
+    assert listed == modules

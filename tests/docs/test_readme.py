@@ -13,13 +13,6 @@ from airflow_toggl.hooks.toggl import settings_from_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-PROJECT_URLS = dict(
-    re.findall(
-        r'^(\w+) = "(https://[^"]+)"$',
-        (ROOT / "pyproject.toml").read_text().split("[project.urls]")[1].split("\n[")[0],
-        re.MULTILINE,
-    )
-)
 
 
 def _connection_examples() -> tuple[str, str]:
@@ -68,19 +61,22 @@ def test_the_json_example_parses() -> None:
     assert settings.max_quota_wait == 600
 
 
-def test_readme_links_are_absolute_and_point_at_files_that_exist() -> None:
-    repository = PROJECT_URLS["Source"]
+def test_readme_links_work_wherever_the_repository_is_read() -> None:
+    """Links into the repository are relative and name files that exist; the rest are https pages."""
     links = re.findall(r"\]\(([^)]+)\)", README)
-    assert links
+    assert any(not link.startswith("https://") for link in links)
     for link in links:
-        assert link.startswith("https://"), f"relative link {link!r} breaks on an index page"
-        for prefix in (f"{repository}/blob/main/", f"{repository}/tree/main/"):
-            if link.startswith(prefix):
-                assert (ROOT / link.removeprefix(prefix)).exists(), link
+        if link.startswith("https://"):
+            continue
+        assert "://" not in link, link
+        assert (ROOT / link.split("#")[0]).exists(), link
 
 
-def test_project_urls_share_the_repository() -> None:
-    assert {"Homepage", "Documentation", "Source", "Changelog", "Issues"} <= set(PROJECT_URLS)
-    for url in PROJECT_URLS.values():
-        assert url.startswith(PROJECT_URLS["Source"])
-    assert (ROOT / PROJECT_URLS["Changelog"].split("/blob/main/")[1]).exists()
+@pytest.mark.parametrize("name", ["pyproject.toml", "mkdocs.yml", "README.md", "CHANGELOG.md", "docs"])
+def test_no_made_up_home_is_named(name: str) -> None:
+    """The project has no public home yet: no file names one (package metadata, docs, README)."""
+    path = ROOT / name
+    texts = [p.read_text() for p in sorted(path.rglob("*.md"))] if path.is_dir() else [path.read_text()]
+    assert not [text for text in texts if "github.com/airflow-toggl" in text]
+    if name == "pyproject.toml":
+        assert "[project.urls]" not in texts[0]

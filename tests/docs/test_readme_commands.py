@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.airflow import ROOT
+from devkit.airflow import ROOT
 from tests.support.scripts import load_script
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(600)]

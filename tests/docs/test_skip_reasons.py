@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.airflow import ROOT
+from devkit.airflow import ROOT
 
 SKIPPED = '''import pytest
 

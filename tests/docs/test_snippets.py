@@ -55,3 +55,11 @@ def test_the_site_takes_each_sample_from_its_dag_file() -> None:
     rendered = module.on_page_markdown(page)
     assert "old = True" not in rendered
     assert "TogglRotateSessionOperator(" in rendered
+
+
+def test_the_site_index_links_the_readme_to_pages_of_the_site() -> None:
+    """The README links relative to the repository; on the site, docs/ pages are linked by name and
+    other repository files (not on the site) are shown as text."""
+    module = load_script("docs_hooks")
+    text = "[docs/api.md](docs/api.md), [`dags/`](dags/), [Airflow](https://airflow.apache.org/), [x](#y)"
+    assert module.site_links(text) == "[docs/api.md](api.md), `dags/`, [Airflow](https://airflow.apache.org/), [x](#y)"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.airflow_cluster import (
+from devkit.airflow_cluster import (
     AirflowCluster,
     basic_credentials,
     fernet_key,

@@ -22,8 +22,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.support.airflow import toggl_connection
-from tests.support.airflow_cluster import basic_credentials, find_leaks
+from devkit.airflow import toggl_connection
+from devkit.airflow_cluster import basic_credentials, find_leaks
 from tests.support.celery_cluster import WORKERS, CeleryCluster, celery_cluster
 from tests.support.secrets_scan import me_over_the_wire
 

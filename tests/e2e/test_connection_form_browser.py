@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from airflow_toggl.hooks.toggl import KNOWN_EXTRAS
-from tests.support.airflow_cluster import AirflowCluster
+from airflow_toggl import CONNECTION_EXTRAS as KNOWN_EXTRAS
+from devkit.airflow_cluster import AirflowCluster
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow]

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.support.airflow import ROOT, toggl_connection
-from tests.support.airflow_cluster import AirflowCluster, basic_credentials
+from devkit.airflow import ROOT, toggl_connection
+from devkit.airflow_cluster import AirflowCluster, basic_credentials
 
 DAG_ID = "toggl_session_rotation"
 DAG_FILE = ROOT / "dags" / "toggl_session_rotation.py"

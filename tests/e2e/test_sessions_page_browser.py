@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.support.airflow import toggl_connection
-from tests.support.airflow_cluster import AirflowCluster, find_leaks
+from devkit.airflow import toggl_connection
+from devkit.airflow_cluster import AirflowCluster, find_leaks
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, browser_or_skip, screenshot_on_failure
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow, pytest.mark.timeout(600)]

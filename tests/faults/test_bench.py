@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support.airflow import ROOT
+from devkit.airflow import ROOT
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 

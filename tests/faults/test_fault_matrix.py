@@ -1,6 +1,6 @@
 """Every client method against every fault, checked against the retry policy table.
 
-The cases and their expected outcomes live in ``tests/support/fault_matrix`` (shared with
+The cases and their expected outcomes live in ``scripts/devkit/fault_matrix`` (shared with
 ``scripts/fault_matrix.py``). Clients come from the shared ``make_client`` fixture with a recording
 sleep, so Retry-After and quota waits take no wall time. Run with ``-s`` to see the table.
 """
@@ -17,12 +17,12 @@ from airflow_toggl.client import ApiTokenAuth, EmailPasswordAuth, TogglSession
 from airflow_toggl.emulator import TogglEmulator
 from airflow_toggl.exceptions import TogglAPIError, TogglConnectionError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.fault_matrix.cases import CASES, KNOWN_BUGS, Case, expect
-from tests.support.fault_matrix.faults import FAULTS, FAULTS_BY_KEY, Variant
-from tests.support.fault_matrix.methods import METHODS, METHODS_BY_NAME, PASSWORD
-from tests.support.fault_matrix.policy import RETRIED, Row, client_settings
-from tests.support.fault_matrix.run import Bench, RecordingSleep, mismatches, observe, run_case
-from tests.support.fault_matrix.table import matrix_table, table_row
+from devkit.fault_matrix.cases import CASES, KNOWN_BUGS, Case, expect
+from devkit.fault_matrix.faults import FAULTS, FAULTS_BY_KEY, Variant
+from devkit.fault_matrix.methods import METHODS, METHODS_BY_NAME, PASSWORD
+from devkit.fault_matrix.policy import RETRIED, Row, client_settings
+from devkit.fault_matrix.run import Bench, RecordingSleep, mismatches, observe, run_case
+from devkit.fault_matrix.table import matrix_table, table_row
 
 
 def _param(case: Case) -> Any:

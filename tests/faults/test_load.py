@@ -11,7 +11,7 @@ burst of 2. Two runs go side by side, each against its own emulator (own bucket,
 
 Both must end with every worker answered. The figures (429s, requests, wall seconds and their
 ratio) are printed and attached to the test report; only the 429 counts are asserted. The workers,
-the connection and the figures are those of ``scripts/load_test.py`` (``tests/support/load.py``).
+the connection and the figures are those of ``scripts/load_test.py`` (``scripts/devkit/load.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import pytest
 
 from airflow_toggl.emulator import TogglEmulator
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.airflow import ROOT
-from tests.support.load import (
+from devkit.airflow import ROOT
+from devkit.load import (
     BUCKET_BURST,
     BUCKET_RPS,
     LOAD_PATH,

@@ -15,7 +15,7 @@ import pytest
 from airflow_toggl.exceptions import TogglConfigError
 from airflow_toggl.hooks.toggl import TogglHook
 from airflow_toggl.operators import toggl as ops
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
 from tests.support.final import fails_for_good
 
 PASSWORD = "pw-Distinct-7fQ2"

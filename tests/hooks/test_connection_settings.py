@@ -142,8 +142,8 @@ def test_airflow_own_extras_are_not_settings_but_are_accepted() -> None:
 
 
 def test_the_form_and_the_parser_share_one_list_of_extras() -> None:
+    from airflow_toggl import CONNECTION_EXTRAS as KNOWN_EXTRAS
     from airflow_toggl import get_provider_info
-    from airflow_toggl.hooks.toggl import KNOWN_EXTRAS
 
     form = get_provider_info()["connection-types"][0]["conn-fields"]
     assert tuple(form) == KNOWN_EXTRAS

@@ -20,6 +20,7 @@ from airflow.sdk import Connection
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_toggl import CONNECTION_EXTRAS as KNOWN_EXTRAS
 from airflow_toggl.client.config import (
     MAX_BACKOFF_CAP,
     MAX_QUOTA_WAIT,
@@ -33,7 +34,6 @@ from airflow_toggl.exceptions import TogglConfigError
 from airflow_toggl.hooks.toggl import (
     AIRFLOW_EXTRAS,
     AUTH_MODES,
-    KNOWN_EXTRAS,
     ConnectionSettings,
     settings_from_connection,
 )

@@ -13,7 +13,7 @@ from airflow_toggl.exceptions import (
     TogglQuotaExceededError,
 )
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
 
 
 @pytest.mark.parametrize("auth_mode", [None, "api_token", "basic"])

@@ -8,7 +8,7 @@ import pytest
 
 from airflow_toggl.exceptions import TogglConfigError, TogglQuotaExceededError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
 
 AUTH_MODES = ("api_token", "basic", "session")
 WEEK = {"start_date": "2026-11-23", "end_date": "2026-11-29"}

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from airflow_toggl._compat import TaskDeferred
 from airflow_toggl.exceptions import TogglConfigError, TogglQuotaExceededError
 from airflow_toggl.operators.api import TogglApiOperator
 from airflow_toggl.operators.export import ExportPartsMissingError
 from airflow_toggl.sessions.store import SessionStore, default_session_key
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
+from devkit.deferral import TaskDeferred
 from tests.support.final import fails_for_good
 
 pytestmark = pytest.mark.timeout(60)

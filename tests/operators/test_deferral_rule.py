@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from airflow_toggl._compat import TaskDeferred
 from airflow_toggl.exceptions import TogglQuotaExceededError, TogglRateLimitError
 from airflow_toggl.operators import toggl as ops
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
+from devkit.deferral import TaskDeferred
 
 # A pytest timeout far below the 300 s default max_quota_wait: a task that slept would fail here.
 pytestmark = pytest.mark.timeout(60)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
 
 pytestmark = pytest.mark.timeout(300)
 PAGE_SIZE = 500

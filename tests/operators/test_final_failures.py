@@ -25,7 +25,7 @@ from airflow_toggl.exceptions import (
 from airflow_toggl.operators.export import ExportPartsMissingError
 from airflow_toggl.operators.failures import FINAL_ERRORS, fail_fast, final_reason
 from airflow_toggl.operators.toggl import TogglCredentialsCheckOperator
-from tests.support.airflow import ROOT
+from devkit.airflow import ROOT
 
 # (error, final: fails the task with no retry)
 TABLE = [

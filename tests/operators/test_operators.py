@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from airflow_toggl._compat import TaskDeferred
 from airflow_toggl.exceptions import (
     TogglAuthError,
     TogglConfigError,
@@ -19,7 +18,8 @@ from airflow_toggl.exceptions import (
 from airflow_toggl.operators import toggl as ops
 from airflow_toggl.sessions.store import SessionStore
 from airflow_toggl.triggers.toggl import TogglQuotaResetTrigger
-from tests.support.doubles import MemoryVariables
+from devkit.deferral import TaskDeferred
+from devkit.doubles import MemoryVariables
 from tests.support.fakes import FakeHook, make_session
 from tests.support.final import fails_for_good
 
@@ -258,7 +258,7 @@ def test_execute_complete_may_defer_again(hook: AccountHook) -> None:
     hook.fail["is_logged_in"] = quota_error(30)
     operator = with_hook(ops.TogglCredentialsCheckOperator(task_id="t", deferrable=True), hook)
     operator.__class__.hook  # noqa: B018 - the property exists on the class
-    # execute_complete drops the cached hook; put the failing one back as the "new" hook.
+    # Whatever hook the resumed work builds, put the failing one back in its place.
     original = operator.execute_toggl
 
     def again(context: Any) -> Any:

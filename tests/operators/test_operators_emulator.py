@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from airflow_toggl._compat import TaskDeferred
+from airflow_toggl.client import retry
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglAPIError, TogglAuthError, TogglIdentityMismatchError
 from airflow_toggl.operators import toggl as ops
 from airflow_toggl.sessions.store import SessionStore
-from tests.support.airflow import toggl_connection
-from tests.support.doubles import MemoryVariables
+from devkit.airflow import toggl_connection
+from devkit.deferral import TaskDeferred
+from devkit.doubles import MemoryVariables
 from tests.support.final import fails_for_good
 
 KEY = "toggl_session_secret__toggl_default"
@@ -231,7 +232,7 @@ def test_quota_defers_and_resumes(
     quota_headers = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1"}
     toggl_emulator.inject_fault("/api/v9/me", method="GET", status=402, headers=quota_headers, count=1)
     operator = ops.TogglIdentityCheckOperator(task_id="check", deferrable=True, poll_interval=0.2)
-    monkeypatch.setattr(ops, "QUOTA_RESET_MARGIN", ops.timedelta(seconds=0.2))
+    monkeypatch.setattr(retry, "QUOTA_RESET_MARGIN", 0.2)
     with pytest.raises(TaskDeferred) as info:
         operator.execute({})
     assert info.value.method_name == "execute_complete"

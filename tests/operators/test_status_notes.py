@@ -11,7 +11,7 @@ import pytest
 
 from airflow_toggl.operators import toggl as ops
 from airflow_toggl.sessions.status import StatusRecord, status_key
-from tests.support.doubles import MemoryVariables
+from devkit.doubles import MemoryVariables
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.airflow import run_airflow, toggl_connection
+from devkit.airflow import run_airflow, toggl_connection
 
 pytestmark = pytest.mark.airflow
 

@@ -37,7 +37,7 @@ def test_ui_field_behaviour_matches_customized_form_schema() -> None:
 
 
 def test_every_conn_field_is_a_known_extra() -> None:
-    from airflow_toggl.hooks.toggl import KNOWN_EXTRAS
+    from airflow_toggl import CONNECTION_EXTRAS as KNOWN_EXTRAS
 
     fields = get_provider_info()["connection-types"][0]["conn-fields"]
     assert set(fields) == set(KNOWN_EXTRAS)

@@ -7,8 +7,8 @@ import pytest
 from packaging.version import Version
 
 from airflow_toggl import AUTH_MODES, get_provider_info
+from airflow_toggl import CONNECTION_EXTRAS as KNOWN_EXTRAS
 from airflow_toggl.client.config import ClientConfig
-from airflow_toggl.hooks.toggl import KNOWN_EXTRAS
 
 pytestmark = pytest.mark.skipif(
     Version(airflow.__version__) < Version("3.2.0"), reason="Airflow < 3.2 shows the generic form"

@@ -20,9 +20,9 @@ from airflow_toggl.exceptions import (
     TogglQuotaExceededError,
 )
 from airflow_toggl.hooks.toggl import TogglHook, settings_from_connection
-from tests.support.airflow import ROOT
-from tests.support.airflow_cluster import find_leaks
-from tests.support.doubles import MemoryVariables
+from devkit.airflow import ROOT
+from devkit.airflow_cluster import find_leaks
+from devkit.doubles import MemoryVariables
 from tests.support.secrets_scan import (
     HOOK_EMAIL,
     HOOK_NEW_PASSWORD,
@@ -332,7 +332,7 @@ def test_trigger_and_deferral_hold_no_secret(book: SecretBook, masked: list[Any]
         book.add(name, value)
     operator = TogglRotateSessionOperator(task_id="rotate", deferrable=True, poll_interval=0.01)
     quota = TogglQuotaExceededError("Toggl hourly quota used up for GET /api/v9/me (402)", resets_in=0)
-    deferred = provoke_deferral(lambda: operator.defer_until_quota_reset(quota), TaskDeferred)
+    deferred = provoke_deferral(lambda: operator.defer_until_quota_reset(quota, 0.0), TaskDeferred)
     trigger = deferred.trigger
     assert isinstance(trigger, TogglQuotaResetTrigger)
 

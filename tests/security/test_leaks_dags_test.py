@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.support.airflow import expect_working_dags_test, toggl_connection
-from tests.support.airflow_cluster import AIRFLOW_BIN, AirflowCluster, find_leaks
+from devkit.airflow import expect_working_dags_test, toggl_connection
+from devkit.airflow_cluster import AIRFLOW_BIN, AirflowCluster, find_leaks
 from tests.support.secrets_scan import (
     CHECKED_TABLES,
     DAG_FILES,

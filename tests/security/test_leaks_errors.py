@@ -21,8 +21,8 @@ from airflow_toggl.exceptions import (
     TogglRateLimitError,
     TogglResponseError,
 )
-from tests.support.airflow_cluster import find_leaks
-from tests.support.doubles import MemoryVariables
+from devkit.airflow_cluster import find_leaks
+from devkit.doubles import MemoryVariables
 from tests.support.secrets_scan import (
     HOOK_EMAIL,
     HOOK_NEW_PASSWORD,
@@ -363,13 +363,13 @@ def test_retry_warnings_are_logged_and_clean(bench: Bench, book: SecretBook) -> 
     """The retry path writes a warning per retry; the scan covers those records."""
     with capture_logs() as logs:
         provoke(lambda: _case_429(bench))
-    warnings = [text for text in logs.of("airflow_toggl.client.client") if text.startswith("WARNING")]
+    warnings = [text for text in logs.of("airflow_toggl.client.sender") if text.startswith("WARNING")]
     assert len(warnings) == 2
     assert_no_leaks(find_leaks(logs.texts("429"), book.values))
 
 
 def test_error_body_echoing_the_authorization_header(bench: Bench, book: SecretBook) -> None:
-    from tests.support.airflow_cluster import basic_credentials
+    from devkit.airflow_cluster import basic_credentials
 
     header = f"Basic {basic_credentials(HOOK_TOKEN, 'api_token')}"
     _inject(bench, "/api/v9/me", status=500, body={"error": "internal", "authorization": header})

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_toggl.exceptions import TogglAPIError, TogglConnectionError
-from tests.support.airflow_cluster import find_leaks
+from devkit.airflow_cluster import find_leaks
 from tests.support.secrets_scan import (
     HOOK_EMAIL,
     HOOK_NEW_PASSWORD,
@@ -41,7 +41,7 @@ def test_log_capture_is_not_masked() -> None:
     canary = "canary-Vb7nM2xK9"
     mask_secret(canary)
     with capture_logs() as logs:
-        logging.getLogger("airflow_toggl.client.client").debug("value %s", canary)
+        logging.getLogger("airflow_toggl.client.sender").debug("value %s", canary)
         logging.getLogger("urllib3.connectionpool").debug("value %s", canary)
     assert [canary in text for _, text in logs.records] == [True, True]
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from airflow_toggl.emulator.server import TogglEmulator
-from tests.support.airflow import ROOT, toggl_connection
-from tests.support.airflow_cluster import AirflowCluster, find_leaks
+from devkit.airflow import ROOT, toggl_connection
+from devkit.airflow_cluster import AirflowCluster, find_leaks
 from tests.support.secrets_scan import (
     CHECKED_TABLES,
     CLUSTER_EMAIL,

@@ -23,11 +23,11 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from airflow_toggl.client import ApiTokenAuth, ClientConfig, EmailPasswordAuth, SessionCookieAuth, TogglClient
-from airflow_toggl.client.redaction import secret_forms
+from airflow_toggl.client.secrets import SecretRegistry, secret_forms
 from airflow_toggl.client.session import TogglSession
 from airflow_toggl.exceptions import TogglAPIError, TogglConnectionError, TogglError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.scripted_server import Connection, Request, ScriptedClients, ScriptedServer, response
+from devkit.scripted_server import Connection, Request, ScriptedClients, ScriptedServer, response
 from tests.support.secrets_scan import capture_logs, exception_texts
 
 pytestmark = pytest.mark.timeout(120)
@@ -142,9 +142,7 @@ def scan_call(call: Callable[[], Any]) -> tuple[TogglError, Scan]:
 @pytest.mark.parametrize("secret", [*PASSWORDS.values(), *RESET_CODES.values()])
 def test_every_echoed_form_is_a_known_form(secret: str) -> None:
     """Each form the oracle echoes is either among secret_forms or caught by redaction's matching."""
-    from airflow_toggl.client.redaction import Redactor
-
-    redactor = Redactor()
+    redactor = SecretRegistry()
     redactor.add(secret, user=EMAIL)
     for name, form in echoed_forms(secret, EMAIL).items():
         redacted = redactor.redact(f"<{form}>")
@@ -313,7 +311,7 @@ def test_a_task_console_carries_no_form_of_an_echoed_password(airflow_db: Any) -
     Airflow wrote around it; ``tasks test`` runs the task once, where ``dags test`` would wait out the
     DAG's retry delay.
     """
-    from tests.support.airflow import run_airflow
+    from devkit.airflow import run_airflow
 
     password = PASSWORDS["double quote"]
     with ScriptedServer([echo_script(500, password, EMAIL)]) as server:

@@ -22,7 +22,7 @@ from urllib3.exceptions import InsecureRequestWarning
 from airflow_toggl.emulator.server import TogglEmulator
 from airflow_toggl.exceptions import TogglConnectionError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.airflow import run_airflow, toggl_connection
+from devkit.airflow import run_airflow, toggl_connection
 
 EMAIL = "tls-user@example.com"
 PASSWORD = "pw-Tls-Distinct-41x"
@@ -315,7 +315,7 @@ def test_connections_test_over_https_without_the_bundle(
 
 @pytest.fixture
 def lifecycle_dag() -> str:
-    from tests.support.airflow import ROOT
+    from devkit.airflow import ROOT
 
     path = ROOT / "dags" / "toggl_session_lifecycle.py"
     if not path.exists():

@@ -14,7 +14,7 @@ from airflow_toggl.sessions.rotation import (
     public_identity,
 )
 from airflow_toggl.sessions.store import SessionStore
-from tests.support.doubles import MemoryVariables
+from devkit.doubles import MemoryVariables
 from tests.support.fakes import NOW, FakeHook, make_session
 
 KEY = "toggl_session_secret__toggl_default"

@@ -42,7 +42,7 @@ from airflow_toggl.exceptions import (
 )
 from airflow_toggl.operators.toggl import TogglRotateSessionOperator
 from airflow_toggl.sessions.store import SessionStore
-from tests.support.airflow import MetadataDbVariables, toggl_connection
+from devkit.airflow import MetadataDbVariables, toggl_connection
 from tests.support.rotation_faults import (
     Census,
     FaultyVariables,

@@ -28,7 +28,7 @@ from airflow_toggl.operators.toggl import (
     TogglSignupOperator,
 )
 from airflow_toggl.sessions.store import SessionStore, session_label
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
 from tests.support.final import fails_for_good
 from tests.support.rotation_faults import FaultyVariables, VariableReadError, requests_to, route_sdk_variables
 

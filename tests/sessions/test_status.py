@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.sessions.status import ConnectionStatus, StatusRecord, status_key
-from tests.support.doubles import MemoryVariables
+from devkit.doubles import MemoryVariables
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -17,7 +17,7 @@ from airflow_toggl.sessions.store import (
     looks_sensitive,
     session_label,
 )
-from tests.support.doubles import MemoryVariables
+from devkit.doubles import MemoryVariables
 from tests.support.fakes import NOW, make_session
 
 KEY = "toggl_session_secret__toggl_default"

@@ -48,7 +48,7 @@ from typing import Any
 
 import psutil
 
-from tests.support.airflow_cluster import AIRFLOW_BIN, COMPONENTS, AirflowCluster, ClusterError, free_port
+from devkit.airflow_cluster import AIRFLOW_BIN, COMPONENTS, AirflowCluster, ClusterError, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "scripts" / "install-cluster-packages"

@@ -27,7 +27,7 @@ from airflow_toggl.client.session import TogglSession
 from airflow_toggl.emulator.server import TogglEmulator
 from airflow_toggl.hooks.toggl import TogglHook
 from airflow_toggl.sessions.store import SessionStore, StoredSession
-from tests.support.airflow import AIRFLOW
+from devkit.airflow import AIRFLOW
 
 # -- invariants --------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from types import ModuleType
 
-from tests.support.airflow import ROOT
+from devkit.airflow import ROOT
 
 
 def load_script(name: str) -> ModuleType:

@@ -3,7 +3,7 @@
 * :class:`SecretBook` holds every secret value a test produced or met, by name. Besides the raw
   values it holds the base64 part of each ``Authorization: Basic`` header they make, since a
   leaked header shows that and not the password.
-* :class:`Ledger` runs :func:`tests.support.airflow_cluster.find_leaks` over a batch of texts and
+* :class:`Ledger` runs :func:`devkit.airflow_cluster.find_leaks` over a batch of texts and
   records how much it read and what it found, so the module can print real totals.
 * :func:`capture_logs` collects Python log records (DEBUG and up) of the given logger trees with
   a plain handler: no Airflow masking, so what it sees is what the code emitted.
@@ -32,8 +32,8 @@ from airflow_toggl.client.session import TogglSession
 from airflow_toggl.emulator.server import TogglEmulator
 from airflow_toggl.exceptions import TogglError
 from airflow_toggl.hooks.toggl import TogglHook
-from tests.support.airflow import ROOT, toggl_connection
-from tests.support.airflow_cluster import AirflowCluster, Leak, basic_credentials, find_leaks, redact
+from devkit.airflow import ROOT, toggl_connection
+from devkit.airflow_cluster import AirflowCluster, Leak, basic_credentials, find_leaks, redact
 
 PRODUCT_LOGGERS = ("airflow_toggl", "urllib3", "requests")
 """Logger trees the in-process tests capture at DEBUG."""

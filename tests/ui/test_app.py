@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.airflow import toggl_connection
+from devkit.airflow import toggl_connection
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tests.support.fault_matrix.faults import FAULTS, Fault, Variant
-from tests.support.fault_matrix.methods import METHODS, Method
-from tests.support.fault_matrix.policy import MAX_RETRIES, OK, RETRIED, Detail, Outcome, Span
+from devkit.fault_matrix.faults import FAULTS, Fault, Variant
+from devkit.fault_matrix.methods import METHODS, Method
+from devkit.fault_matrix.policy import MAX_RETRIES, OK, RETRIED, Detail, Outcome, Span
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.airflow import toggl_connection
-from tests.support.tables import format_table
+from devkit.airflow import toggl_connection
+from devkit.tables import format_table
 
 WORKERS = 20
 BUCKET_RPS = 1.0

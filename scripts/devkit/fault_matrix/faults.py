@@ -20,7 +20,7 @@ from airflow_toggl.exceptions import (
     TogglRateLimitError,
     TogglResponseError,
 )
-from tests.support.fault_matrix.policy import (
+from devkit.fault_matrix.policy import (
     BACKOFF,
     BUCKET_WAIT,
     FALSE,
@@ -37,7 +37,7 @@ from tests.support.fault_matrix.policy import (
 )
 
 if TYPE_CHECKING:
-    from tests.support.fault_matrix.methods import Method
+    from devkit.fault_matrix.methods import Method
 
 PROXY_429_PAGE = (
     "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n"

@@ -9,10 +9,10 @@ from typing import Any, Protocol
 
 from airflow_toggl.client import TogglAuth, TogglClient
 from airflow_toggl.emulator import TogglEmulator
-from tests.support.fault_matrix.cases import Case, Expected
-from tests.support.fault_matrix.faults import Variant
-from tests.support.fault_matrix.methods import PASSWORD, Stage
-from tests.support.fault_matrix.policy import Outcome, client_settings
+from devkit.fault_matrix.cases import Case, Expected
+from devkit.fault_matrix.faults import Variant
+from devkit.fault_matrix.methods import PASSWORD, Stage
+from devkit.fault_matrix.policy import Outcome, client_settings
 
 
 class RecordingSleep:

@@ -1,4 +1,7 @@
-"""Helpers for tests that talk to Airflow: the repository root, the CLI, a ``toggl`` connection."""
+"""Helpers for code that talks to Airflow: the repository root, the CLI, a ``toggl`` connection.
+
+Airflow itself is not imported here (a scratch ``AIRFLOW_HOME`` may still have to be chosen).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -28,6 +29,8 @@ DAGS_TEST_BROKEN: dict[str, str] = {
 
 def expect_working_dags_test() -> None:
     """Mark the calling test xfailed on a release in ``DAGS_TEST_BROKEN``: red then means the provider."""
+    import pytest  # only here: the scripts use this module without pytest
+
     reason = DAGS_TEST_BROKEN.get(AIRFLOW_VERSION)
     if reason:
         pytest.xfail(reason)

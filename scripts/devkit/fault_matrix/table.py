@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tests.support.fault_matrix.cases import Case
-from tests.support.fault_matrix.policy import RETRIED, Row
-from tests.support.fault_matrix.run import Observation, mismatches
-from tests.support.tables import format_table
+from devkit.fault_matrix.cases import Case
+from devkit.fault_matrix.policy import RETRIED, Row
+from devkit.fault_matrix.run import Observation, mismatches
+from devkit.tables import format_table
 
 HEADER = ("method", "kind", "fault", "faulted", "requests", "waits (s)", "outcome", "as documented")
 
