@@ -62,4 +62,7 @@ def test_the_site_index_links_the_readme_to_pages_of_the_site() -> None:
     other repository files (not on the site) are shown as text."""
     module = load_script("docs_hooks")
     text = "[docs/api.md](docs/api.md), [`dags/`](dags/), [Airflow](https://airflow.apache.org/), [x](#y)"
-    assert module.site_links(text) == "[docs/api.md](api.md), `dags/`, [Airflow](https://airflow.apache.org/), [x](#y)"
+    assert (
+        module.site_links(text)
+        == "[docs/api.md](api.md), `dags/`, [Airflow](https://airflow.apache.org/), [x](#y)"
+    )
