@@ -61,6 +61,7 @@ def get_provider_info() -> dict[str, Any]:
 
 
 _CONN_FIELDS: dict[str, Any] = {
+    # One entry per extra, each of the same shape on purpose (label, help, JSON schema): a table.
     # No field carries a schema "default": the form would write it into every connection it saves,
     # and a later change of the default would never reach them. Empty means "use the default".
     "api_token": {

@@ -102,6 +102,10 @@ class TogglAuthError(TogglError):
         return {"credential": self.credential}
 
 
+# The errors that carry data below share one shape on purpose (their data, the wait they ask for,
+# their pickled state): small exception classes with data, as requests' are.
+
+
 class TogglRateLimitError(TogglError):
     """Still rate limited (429) after every allowed retry. ``retry_after`` is in seconds, if given."""
 
