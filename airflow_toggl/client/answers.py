@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from airflow_toggl.client.endpoint import JSON, Call
+from airflow_toggl.client.endpoint import Call
 from airflow_toggl.client.errors import (
     TogglAPIError,
     TogglAuthError,
@@ -24,6 +24,7 @@ from airflow_toggl.client.errors import (
 from airflow_toggl.client.limits import QUOTA_WINDOW, Quota, has_quota_headers, parse_quota
 from airflow_toggl.client.retry import parse_retry_after
 from airflow_toggl.client.transport import Answer
+from airflow_toggl.client.values import JSON
 
 SNIPPET_LENGTH = 200
 SIGN_IN = "POST /api/sessions"

@@ -17,7 +17,7 @@ import requests
 from airflow_toggl.client.answers import parsed, parsed_object
 from airflow_toggl.client.auth import ApiTokenAuth, NoAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
-from airflow_toggl.client.endpoint import JSON, Call, Service, endpoint, generic_call, reset_confirm_path
+from airflow_toggl.client.endpoint import Call, Service, endpoint, generic_call, reset_confirm_path
 from airflow_toggl.client.errors import TogglAuthError, TogglConfigError, TogglResponseError
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page, PageRequest, pager, walk
@@ -25,6 +25,7 @@ from airflow_toggl.client.secrets import SecretRegistry
 from airflow_toggl.client.sender import Sender
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie
 from airflow_toggl.client.transport import Answer, Transport
+from airflow_toggl.client.values import JSON
 
 TRACK, ACCOUNTS = Service.TRACK, Service.ACCOUNTS
 

@@ -13,17 +13,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from airflow_toggl.client.errors import TogglConfigError
 from airflow_toggl.client.secrets import PASSWORD_RESET_CONFIRM_PATH, fields_hold_secrets, path_secret
+from airflow_toggl.client.values import JSON
 
 if TYPE_CHECKING:
     from airflow_toggl.client.auth import TogglAuth
-
-JSON: TypeAlias = "dict[str, JSON] | list[JSON] | str | int | float | bool | None"
-"""A JSON value: what a request body holds and what an answer parses to."""
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 METHODS = IDEMPOTENT_METHODS | {"POST", "PATCH"}

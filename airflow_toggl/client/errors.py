@@ -12,10 +12,15 @@ and the deferral decision (:mod:`airflow_toggl.client.retry`) read those facts; 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from airflow_toggl.client.transport import Answer
+
+class Answer(Protocol):
+    """What an error keeps of the answer that caused it: the transport's
+    :class:`~airflow_toggl.client.transport.Answer` (status, headers, body, the request sent)."""
+
+    @property
+    def status_code(self) -> int: ...
 
 
 class TogglError(Exception):

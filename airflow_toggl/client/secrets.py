@@ -17,12 +17,10 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote, quote_plus
 
-if TYPE_CHECKING:
-    from airflow_toggl.client.auth import TogglAuth
-    from airflow_toggl.client.endpoint import JSON, Call
+from airflow_toggl.client.values import JSON
 
 REDACTED = "***"
 API_TOKEN_PASSWORD = "api_token"  # noqa: S105 - the literal word Toggl expects, not a secret
@@ -150,6 +148,14 @@ def _pattern_of(form: str) -> str:
     return r"\s*".join(re.escape(part) for part in parts)
 
 
+class Credential(Protocol):
+    """What the registry reads of a credential (:class:`~airflow_toggl.client.auth.TogglAuth`)."""
+
+    email: str | None
+
+    def secrets(self) -> tuple[str, ...]: ...
+
+
 class SecretRegistry:
     """Remembers secrets, replaces every form of each (see :func:`secret_forms`) with ``***``, and
     hands each new form to ``on_secret`` (the masker hook) once.
@@ -174,7 +180,7 @@ class SecretRegistry:
                 self._on_secret(form)
         return new
 
-    def add_auth(self, auth: TogglAuth) -> None:
+    def add_auth(self, auth: Credential) -> None:
         """Every secret a credential holds, paired with its login where a Basic header pairs them."""
         for secret in auth.secrets():
             self.add(secret, user=auth.email)
@@ -186,13 +192,6 @@ class SecretRegistry:
             self.add(secret, user=login)
 
         visit_secrets(value, found)
-
-    def add_call(self, call: Call, auth: TogglAuth) -> None:
-        """What one request carries: its credential, the secrets in its path and its body's secret fields."""
-        self.add_auth(auth)
-        for secret in call.secrets:
-            self.add(secret)
-        self.add_fields(call.json)
 
     def add_answer(self, path: str, body: object) -> None:
         """The secrets of a parsed answer: its secret fields, or all of it where the path answers one."""

@@ -57,8 +57,16 @@ class Sender:
     def send(self, call: Call) -> Answer:
         """The call under the retry policy: its successful answer, or the TogglError of its last attempt."""
         auth = call.auth or self.auth
-        self._secrets.add_call(call, auth)
+        self._register(call, auth)
         return self._policies[call.idempotent](self._attempt, call, auth)
+
+    def _register(self, call: Call, auth: TogglAuth) -> None:
+        """What one call carries, fed to the registry once: its credential, the secrets in its path
+        and its body's secret fields."""
+        self._secrets.add_auth(auth)
+        for secret in call.secrets:
+            self._secrets.add(secret)
+        self._secrets.add_fields(call.json)
 
     def _attempt(self, call: Call, auth: TogglAuth) -> Answer:
         """One attempt, in the account's turn; the answer, or the typed error its status calls for."""

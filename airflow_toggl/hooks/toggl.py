@@ -20,10 +20,10 @@ from airflow_toggl import AUTH_MODES, CONN_TYPE, CONNECTION_EXTRAS, DEFAULT_CONN
 from airflow_toggl.client.auth import ApiTokenAuth, EmailPasswordAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.client import TogglClient
 from airflow_toggl.client.config import ClientConfig
-from airflow_toggl.client.endpoint import JSON
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.paging import Page
 from airflow_toggl.client.session import TogglSession
+from airflow_toggl.client.values import JSON
 from airflow_toggl.exceptions import TogglConfigError, TogglError
 from airflow_toggl.sessions.store import SessionStore, default_session_key
 
