@@ -1,119 +1,75 @@
 #!/usr/bin/env bash
-# Checks which Apache Airflow releases airflow-toggl works on, and prints a pass/fail table.
+# Checks the Apache Airflow releases airflow-toggl supports, and prints a table (Markdown).
 #
-#   scripts/check_airflow_versions.sh 3.1.0 3.1.1 3.2.2 3.3.2
+#   scripts/check_airflow_versions.sh                 # the supported releases (SUPPORTED below)
+#   scripts/check_airflow_versions.sh --readme        # the same, and the table written into README.md
+#   scripts/check_airflow_versions.sh 3.1.0 3.2.1     # any other releases
 #
-# For each version: a fresh virtualenv under a temporary directory, "apache-airflow==VERSION" with the
-# test tools, this checkout installed editable without dependencies, then the quick test subset
-# (no end-to-end or reliability tests). The checkout's own .venv is not touched.
+# SUPPORTED is the oldest release pyproject.toml declares (apache-airflow>=) and the newest release
+# of each minor series since (`pip index versions apache-airflow` lists them); tests/docs checks
+# that it starts at the declared floor and that README's table is this script's output for it.
 #
-# Old Airflow releases need the library versions of their day: today's cadwyn, fastapi or structlog
-# break their task runner before any provider code runs. So each install is constrained, by the
-# first of these that is available ("Install" column):
-#   official  the constraints file Airflow published for the release (needs network access)
-#   custom    the file AIRFLOW_CONSTRAINTS names
-#   pins      a few pins per release series, kept below (enough for the task runner to work)
-#   none      AIRFLOW_CONSTRAINTS=none: whatever pip resolves today
+# Each release runs in a virtualenv from scripts/airflow_venv, installed once per machine and then
+# reused (the first check of a release takes minutes, later ones only the tests). What runs is the
+# marker `versions` (set in tests/conftest.py), on two pytest-xdist workers: every test of the
+# Airflow-facing folders (hook, provider, operators, sessions, triggers, DAGs, security) that
+# starts no Airflow process, plus the provider's CLI tests and `airflow dags test` of the rotation
+# and health DAGs. The client and emulator tests never import Airflow; the other Airflow-process
+# tests run in the full suite, on the newest release.
 #
 # Settings (environment variables):
 #   PYTHON               interpreter the virtualenvs are made from (default: python3)
-#   AIRFLOW_CONSTRAINTS  where to read the constraints: a URL or a path, with {version} and {python}
-#                        (e.g. 3.11) replaced; "none" for no constraints. Default: Airflow's URL.
-#   TEST_PATHS           what pytest runs (default: the quick subset)
-#   JOBS                 versions checked at the same time (default: 1)
-#   KEEP_VENVS=1         keep the temporary directory (its path is printed)
+#   AIRFLOW_CONSTRAINTS  see scripts/airflow_venv
+#   TEST_PATHS           what pytest runs (default: the subset above)
+#   WORKERS              pytest-xdist workers per release (default: 2)
 #
-# Exits 0 when every version passed, 1 otherwise.
+# Exits 0 when every release passed, 1 otherwise.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
-DEFAULT_CONSTRAINTS="https://raw.githubusercontent.com/apache/airflow/constraints-{version}/constraints-{python}.txt"
-CONSTRAINTS="${AIRFLOW_CONSTRAINTS:-$DEFAULT_CONSTRAINTS}"
-TEST_PATHS="${TEST_PATHS:-tests/client tests/hooks tests/sessions tests/triggers tests/provider tests/operators tests/dags tests/emulator}"
-JOBS="${JOBS:-1}"
+SUPPORTED=(3.1.1 3.1.8 3.2.2 3.3.2)
+TEST_PATHS="${TEST_PATHS:-tests}"
+WORKERS="${WORKERS:-2}"
+README_BEGIN="<!-- airflow-versions: begin (scripts/check_airflow_versions.sh --readme writes this table) -->"
+README_END="<!-- airflow-versions: end -->"
 
-if [ "$#" -eq 0 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
   sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
-
-# Pins for when the published constraints cannot be read: the versions these releases were tested
-# with here (cadwyn 9 and fastapi 0.16x break 3.0-3.2's execution API; structlog 26 breaks 3.1.0;
-# 3.1's Fernet wrapper fails on cryptography 51, and its JWTs on PyJWT 2.15).
-series_pins() {
-  case "$1" in
-    3.0.*) printf '%s\n' cadwyn==5.3.3 fastapi==0.115.12 starlette==0.46.2 pydantic==2.11.5 ;;
-    3.1.*) printf '%s\n' cadwyn==5.4.6 fastapi==0.117.1 starlette==0.48.0 structlog==25.4.0 cryptography==44.0.3 pyjwt==2.10.1 ;;
-    3.2.*) printf '%s\n' cadwyn==7.0.0 fastapi==0.136.3 ;;
-    *) ;;
-  esac
-}
+write_readme=0
+if [ "${1:-}" = "--readme" ]; then
+  write_readme=1
+  shift
+  if [ "$#" -gt 0 ]; then
+    echo "--readme checks the supported releases; it takes no versions" >&2
+    exit 2
+  fi
+fi
+versions=("$@")
+[ "${#versions[@]}" -eq 0 ] && versions=("${SUPPORTED[@]}")
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/airflow-toggl-versions.XXXXXX")"
-if [ "${KEEP_VENVS:-0}" = "1" ]; then
-  echo "Working directory (kept): $WORK"
-else
-  trap 'rm -rf "$WORK"' EXIT
-fi
-PY_MINOR="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+trap 'rm -rf "$WORK"' EXIT
 
-# Writes the constraints for version $1 to file $2 and prints their kind (see the header).
-write_constraints() {
-  local version="$1" target="$2" source kind
-  if [ "$CONSTRAINTS" = "none" ]; then
-    : >"$target"
-    echo "none"
-    return
-  fi
-  source="${CONSTRAINTS//\{version\}/$version}"
-  source="${source//\{python\}/$PY_MINOR}"
-  kind="official"
-  [ -n "${AIRFLOW_CONSTRAINTS:-}" ] && kind="custom"
-  case "$source" in
-    http://* | https://*)
-      if "$PYTHON" - "$source" "$target" 2>/dev/null <<'EOF'; then
-import sys
-import urllib.request
-
-with urllib.request.urlopen(sys.argv[1], timeout=30) as response:
-    data = response.read()
-with open(sys.argv[2], "wb") as out:
-    out.write(data)
-EOF
-        echo "$kind"
-        return
-      fi
-      ;;
-    *)
-      if [ -r "$source" ] && cp "$source" "$target"; then
-        echo "$kind"
-        return
-      fi
-      ;;
-  esac
-  series_pins "$version" >"$target"
-  echo "pins"
-}
-
-# Builds the venv for version $1, runs the tests, and writes "install<TAB>summary<TAB>first failure"
-# to $WORK/$1.result. Logs go to $WORK/$1.install.log and $WORK/$1.pytest.log.
+# Runs the subset on release $1 and writes "install<TAB>seconds<TAB>summary<TAB>first failure" to
+# $WORK/$1.result; pytest's output goes to $WORK/$1.pytest.log (printed when the release fails).
 check_version() {
-  local version="$1" venv="$WORK/venv-$1" log="$WORK/$1.install.log" out="$WORK/$1.pytest.log"
-  local constraints="$WORK/$1.constraints.txt" install summary first
-  install="$(write_constraints "$version" "$constraints")"
-  if ! { "$PYTHON" -m venv "$venv" \
-      && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --constraint "$constraints" \
-        "apache-airflow==$version" pytest pytest-timeout hypothesis jsonschema \
-      && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ROOT"; \
-    } >"$log" 2>&1; then
-    printf '%s\t%s\t%s\n' "$install" "install failed" "see $log" >"$WORK/$version.result"
+  local version="$1" venv out="$WORK/$1.pytest.log" install summary first start seconds
+  if ! venv="$("$ROOT/scripts/airflow_venv" "$version")"; then
+    printf '%s\t%s\t%s\t%s\n' "-" "-" "install failed" "see scripts/airflow_venv's log" >"$WORK/$version.result"
     return
   fi
-  # Run from the checkout (the tests find the venv's `airflow` next to its interpreter).
+  install="$(cat "$venv/.constraints-kind")"
+  start="$(date +%s)"
+  # From the checkout, with the checkout first on the path: its code is what runs, in pytest and in
+  # the Airflow processes the tests start (they find the venv's `airflow` next to its interpreter).
   # shellcheck disable=SC2086
-  (cd "$ROOT" && "$venv/bin/python" -m pytest $TEST_PATHS -p no:cacheprovider -q -rfE) >"$out" 2>&1
-  summary="$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?|skipped)[^=]* in [0-9.]+s' "$out" | tail -n 1 \
+  (cd "$ROOT" && PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$venv/bin/python" -m pytest $TEST_PATHS \
+    -n "$WORKERS" -m versions -p no:cacheprovider -q -rfEx) >"$out" 2>&1
+  seconds="$(($(date +%s) - start))"
+  summary="$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?|skipped|xfailed)[^=]* in [0-9.]+s' "$out" | tail -n 1 \
     | sed -E 's/^=+ //; s/ in [0-9.]+s.*$//')"
   first="$(grep -m 1 -E '^(FAILED|ERROR) ' "$out" | cut -c1-160)"
   if [ -z "$summary" ]; then
@@ -121,31 +77,51 @@ check_version() {
     summary="did not run"
     first="$(grep -m 1 -E '^E +' "$out" | sed -E 's/^E +//' | cut -c1-160)"
   fi
-  printf '%s\t%s\t%s\n' "$install" "$summary" "${first:--}" >"$WORK/$version.result"
+  printf '%s\t%s\t%s\t%s\n' "$install" "$seconds" "$summary" "${first:--}" >"$WORK/$version.result"
 }
 
-running=0
-for version in "$@"; do
-  echo "Checking apache-airflow $version ..." >&2
-  check_version "$version" &
-  running=$((running + 1))
-  if [ "$running" -ge "$JOBS" ]; then
-    wait -n
-    running=$((running - 1))
-  fi
-done
-wait
-
 status=0
-printf '\n%-9s %-6s %-9s %-44s %s\n' "Airflow" "Result" "Install" "Tests" "First failure"
-for version in "$@"; do
-  IFS=$'\t' read -r install summary first <"$WORK/$version.result"
-  if [[ "$summary" =~ passed ]] && ! [[ "$summary" =~ failed|error ]]; then
-    result="PASS"
-  else
-    result="FAIL"
-    status=1
-  fi
-  printf '%-9s %-6s %-9s %-44s %s\n' "$version" "$result" "$install" "$summary" "$first"
+for version in "${versions[@]}"; do
+  echo "Checking apache-airflow $version ..." >&2
+  check_version "$version"
 done
+
+table="$WORK/table.md"
+{
+  echo "| Airflow | Result | Tests (marker \`versions\`) | Time | Constraints |"
+  echo "|---|---|---|---|---|"
+  for version in "${versions[@]}"; do
+    IFS=$'\t' read -r install seconds summary first <"$WORK/$version.result"
+    if [[ "$summary" =~ passed ]] && ! [[ "$summary" =~ failed|error ]]; then
+      result="pass"
+    else
+      result="FAIL: ${first//|/\\|}"
+      status=1
+      echo "--- apache-airflow $version: last lines of pytest's output" >&2
+      tail -n 40 "$WORK/$version.pytest.log" >&2
+    fi
+    echo "| $version | $result | $summary | ${seconds} s | $install |"
+  done
+} >"$table"
+echo
+cat "$table"
+
+if [ "$write_readme" = "1" ]; then
+  "$PYTHON" - "$ROOT/README.md" "$table" "$README_BEGIN" "$README_END" <<'EOF'
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+readme, table, begin, end = Path(sys.argv[1]), Path(sys.argv[2]).read_text(), sys.argv[3], sys.argv[4]
+text = readme.read_text()
+if begin not in text or end not in text:
+    sys.exit(f"{readme} has no {begin} ... {end} block")
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+block = f"{begin}\n{table.rstrip()}\n\nChecked on {stamp} (Python {sys.version_info[0]}.{sys.version_info[1]}).\n{end}"
+readme.write_text(head + block + tail)
+print(f"Table written into {readme}")
+EOF
+fi
 exit "$status"

@@ -20,7 +20,7 @@ from airflow_toggl.exceptions import (
     TogglQuotaExceededError,
 )
 from airflow_toggl.hooks.toggl import TogglHook, settings_from_connection
-from devkit.airflow import ROOT
+from devkit.airflow import AIRFLOW_VERSION, ROOT
 from devkit.airflow_cluster import find_leaks
 from devkit.doubles import MemoryVariables
 from tests.support.secrets_scan import (
@@ -277,11 +277,23 @@ class _XComStub:
         return [row] if task_ids == "list_workspaces" else row
 
 
+@pytest.mark.xfail(
+    AIRFLOW_VERSION.release[:2] < (3, 2),
+    strict=True,
+    reason=(
+        "Airflow 3.1's task runner stores rendered fields redacted by core's secrets masker "
+        "(airflow.serialization.helpers), while a Variable read teaches the Task SDK's masker: "
+        "rendered here, in-process, the reset code stays readable; a real 3.1 task is not checked here"
+    ),
+)
 def test_rendered_template_fields_hold_no_secret(
     book: SecretBook, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every task of the example DAGs, rendered with a reset code in its Variable; then what Airflow stores."""
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow < 3.2
+        from airflow.models.dagbag import DagBag
     from airflow.sdk.execution_time.context import VariableAccessor
     from airflow.sdk.execution_time.task_runner import _serialize_rendered_fields
 

@@ -258,7 +258,7 @@ def test_test_connection_and_the_masker_hide_every_form(
     texts = [("test_connection", message), *logs.texts("test_connection")]
     assert Scan(texts).leaks(password, EMAIL) == []
 
-    from airflow.sdk.log import _secrets_masker
+    from airflow.sdk._shared.secrets_masker import _secrets_masker  # the Task SDK's, as mask_secret uses
 
     masker = _secrets_masker()
     for name, form in echoed_forms(password, EMAIL).items():
