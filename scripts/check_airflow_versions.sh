@@ -92,7 +92,7 @@ table="$WORK/table.md"
   echo "|---|---|---|---|---|"
   for version in "${versions[@]}"; do
     IFS=$'\t' read -r install seconds summary first <"$WORK/$version.result"
-    if [[ "$summary" =~ passed ]] && ! [[ "$summary" =~ failed|error ]]; then
+    if [[ "$summary" =~ passed ]] && ! [[ "$summary" =~ (^|\ )[0-9]+\ (failed|errors?)(,|$) ]]; then
       result="pass"
     else
       result="FAIL: ${first//|/\\|}"
