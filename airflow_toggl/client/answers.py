@@ -2,19 +2,23 @@
 headers read, and a successful body parsed.
 
 :func:`error_for` is the one place a status becomes an error; :func:`quota_of` the one place the
-hourly quota headers are read. Error messages name the call and the status; a body is quoted (short,
-redacted) only for requests that carried no secret.
+hourly quota headers are read. Error messages name the call and the status; Toggl's own text
+(:func:`toggl_text`: once, short, redacted) is shown only for requests that carried no secret.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from collections.abc import Callable
 
-from airflow_toggl.client.endpoint import Call
+from airflow_toggl.client.endpoint import Call, Service
 from airflow_toggl.client.errors import (
     TogglAPIError,
     TogglAuthError,
     TogglError,
+    TogglNoAccessError,
     TogglPlanError,
     TogglQuotaExceededError,
     TogglRateLimitError,
@@ -27,14 +31,29 @@ from airflow_toggl.client.transport import Answer
 from airflow_toggl.client.values import JSON
 
 SNIPPET_LENGTH = 200
+HTML_TEXT_LENGTH = 120
+"""An HTML error page is reduced to its text, this short: its title says enough."""
 SIGN_IN = "POST /api/sessions"
 """The label of a sign-in: a session created from an email and password."""
 UNQUOTED = " (the answer is not quoted: the request carried a secret)"
+_OWN_DATA = re.compile(r"/api/v9/me(?:/|$)")
+_TAG = re.compile(r"<[^>]*>")
+_HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def quota_of(answer: Answer) -> Quota | None:
     """The hourly quota an answer reports, or None when it carries no quota header that parses."""
     return parse_quota(answer.headers)
+
+
+def names_resource(call: Call) -> bool:
+    """Whether a 403 to ``call`` may mean no access to what it names, rather than refused credentials.
+
+    Only identity and session endpoints (the accounts service, the user's own ``/api/v9/me...``)
+    cannot be out of a user's reach: a 403 there is the credentials refused.
+    """
+    return call.service is not Service.ACCOUNTS and not _OWN_DATA.match(call.path)
 
 
 def error_for(
@@ -45,37 +64,56 @@ def error_for(
     quote: bool = True,
     redact: Callable[[str], str] = str,
     credential: str | None = None,
+    resource: bool = False,
+    scope: str | None = None,
 ) -> TogglError | None:
     """The typed error for a non-2xx answer (or a 2xx one too large or undecodable), or None for success.
 
-    ``limit`` is the size cap a too-large answer passed; ``quote`` whether the body may be quoted;
-    ``credential`` the kind of auth the request carried (``api_token``, ``basic``, ``session``).
+    ``limit`` is the size cap a too-large answer passed; ``quote`` whether Toggl's text may be shown;
+    ``credential`` the kind of auth the request carried (``api_token``, ``basic``, ``session``);
+    ``resource`` whether a 403 may mean no access (:func:`names_resource`); ``scope`` the quota the
+    request counts against.
     """
-    status = answer.status_code
     if answer.ok:
         return _incomplete_error(answer, label, limit)
+    text = toggl_text(answer, redact) if quote and answer.complete else ""
+    status = answer.status_code
     if status == 402:
-        return _payment_error(answer, label)
+        return _payment_error(answer, label, scope, text)
     if status == 403:
-        return _refusal(answer, label, credential)
+        return _refusal(answer, label, credential, resource, text)
     if status == 429:
         retry_after = parse_retry_after(answer.headers.get("Retry-After"))
         return TogglRateLimitError(
-            f"Toggl rate limit hit for {label} (429)", retry_after=retry_after, response=answer
+            f"Toggl rate limit hit for {label} (429){_says(text)}", retry_after=retry_after, response=answer
         )
-    body = snippet(answer, redact) if quote and answer.complete else UNQUOTED
+    body = f": {text}" if text else ("" if quote and answer.complete else UNQUOTED)
     return TogglAPIError(f"Toggl answered {label} with {status}{body}", response=answer)
 
 
-def _refusal(answer: Answer, label: str, credential: str | None) -> TogglAuthError:
-    """403: the credentials were refused (a sign-in's email and password travel in its body)."""
+def _says(text: str) -> str:
+    return f"; Toggl says: {text}" if text else ""
+
+
+def _refusal(answer: Answer, label: str, credential: str | None, resource: bool, text: str) -> TogglAuthError:
+    """403: no access to a resource, or the credentials refused (a sign-in's travel in its body)."""
+    credential = credential if credential != "none" else None
     if label == SIGN_IN:  # never say which of the two was wrong
         return TogglAuthError(
             f"Toggl refused the email or password for {label} (403)", credential="basic", response=answer
         )
+    if resource:
+        path = label.partition(" ")[2]
+        return TogglNoAccessError(
+            f"Toggl refused {label} (403): the user may lack access to {path}, "
+            f"or the credentials may be wrong{_says(text)}",
+            path=path,
+            credential=credential,
+            response=answer,
+        )
     return TogglAuthError(
-        f"Toggl refused the credentials for {label} (403): wrong, expired or revoked",
-        credential=credential if credential != "none" else None,
+        f"Toggl refused the credentials for {label} (403): wrong, expired or revoked{_says(text)}",
+        credential=credential,
         response=answer,
     )
 
@@ -94,36 +132,69 @@ def _incomplete_error(answer: Answer, label: str, limit: int) -> TogglError | No
     return None
 
 
-def _payment_error(answer: Answer, label: str) -> TogglError:
-    """402: a used-up hourly quota when quota headers came with it, else a plan refusal.
+def _payment_error(answer: Answer, label: str, scope: str | None, text: str) -> TogglError:
+    """402: a used-up hourly quota when its headers say none remain (or cannot be read), else a plan refusal.
 
-    A quota answer is temporary, so one whose figures do not parse is still one: taking it for a plan
-    refusal would fail for good what an hour's wait fixes. With no reset announced, the window's
-    length is the longest it can take.
+    Toggl sends the quota headers on every answer, so their presence proves nothing: a 402 with
+    requests remaining is the plan refusing, and waiting would never change it. A quota answer whose
+    figures do not parse is still one: taking it for a plan refusal would fail for good what an
+    hour's wait fixes. With no reset announced, the window's length is the longest it can take.
     """
     quota = quota_of(answer)
     if quota is None and has_quota_headers(answer.headers):
         quota = Quota(remaining=None, resets_in=None)
-    if quota is None:
+    if quota is None or (quota.remaining is not None and quota.remaining > 0):
         return TogglPlanError(
-            f"Toggl refused {label} (402): the workspace's plan does not include it", response=answer
+            f"Toggl refused {label} (402): the workspace's plan does not include it{_says(text)}",
+            response=answer,
         )
     resets_in = quota.resets_in if quota.resets_in is not None else QUOTA_WINDOW
+    which = f"the {scope} quota" if scope else "the hourly quota"
     return TogglQuotaExceededError(
-        f"Toggl hourly quota used up for {label} (402); it resets in {resets_in:.0f}s",
+        f"Toggl hourly quota used up for {label} (402, {which}); it resets in {resets_in:.0f}s",
         resets_in=resets_in,
         remaining=quota.remaining,
+        scope=scope,
         response=answer,
     )
 
 
-def snippet(answer: Answer, redact: Callable[[str], str]) -> str:
-    """A short, redacted excerpt of an error body, to say why without echoing any secret."""
-    text = answer.content.decode("utf-8", errors="replace").strip()
-    if not text or "html" in answer.headers.get("Content-Type", ""):
+def toggl_text(answer: Answer, redact: Callable[[str], str]) -> str:
+    """Toggl's own words in an error answer, once and unquoted, short and redacted; "" when none.
+
+    The body may be a JSON string (``"Invalid project color"``), an object with a message, plain
+    text or an HTML page (reduced to its title or text, no markup).
+    """
+    raw = answer.content.decode("utf-8", errors="replace").strip()
+    if not raw:
         return ""
+    html = "html" in answer.headers.get("Content-Type", "").lower() or raw.startswith("<")
+    text = _html_text(raw) if html else _json_text(raw)
     # Redact before cutting: a secret crossing the cut would no longer match.
-    return ": " + " ".join(redact(text).split())[:SNIPPET_LENGTH]
+    text = " ".join(redact(text).split())
+    return text[:HTML_TEXT_LENGTH] if html else text[:SNIPPET_LENGTH]
+
+
+def _json_text(raw: str) -> str:
+    """The message of a JSON string or object body; the body itself when it is neither."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw
+    if isinstance(body, str):
+        return body
+    if isinstance(body, dict):
+        for key in ("message", "error", "error_message"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+    return raw
+
+
+def _html_text(raw: str) -> str:
+    """An HTML page's title, else its visible text, with entities decoded."""
+    title = _TITLE.search(raw)
+    text = title.group(1) if title else _TAG.sub(" ", _HIDDEN.sub(" ", raw))
+    return html.unescape(_TAG.sub(" ", text))
 
 
 def parsed(answer: Answer, call: Call) -> JSON:

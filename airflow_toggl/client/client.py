@@ -21,6 +21,7 @@ from airflow_toggl.client.endpoint import Call, Service, endpoint, generic_call,
 from airflow_toggl.client.errors import TogglAuthError, TogglConfigError, TogglResponseError
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page, PageRequest, pager, walk
+from airflow_toggl.client.quotas import quotas_listed
 from airflow_toggl.client.secrets import SecretRegistry
 from airflow_toggl.client.sender import Sender
 from airflow_toggl.client.session import TogglSession, session_from_set_cookie
@@ -73,8 +74,13 @@ class TogglClient:
 
     @property
     def last_quota(self) -> Quota | None:
-        """The quota headers of the latest answer (``remaining``, ``resets_in``), if any."""
+        """The quota of the latest answer that reported one (``remaining``, ``resets_in``, ``scope``)."""
         return self._sender.last_quota
+
+    @property
+    def quotas(self) -> dict[str, Quota]:
+        """The latest figures of each hourly quota seen, by scope (``user``, ``organization:<id>``...)."""
+        return self._sender.quotas.quotas()
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -95,12 +101,21 @@ class TogglClient:
         return True
 
     def get_quota(self) -> list[JSON]:
-        """The hourly quota per organization (``/me/quota``)."""
+        """Every hourly quota of the user as Toggl lists it (``/me/quota``: one request, user quota).
+
+        The figures are kept too, so :attr:`quotas` holds them all from then on.
+        """
         call = endpoint("GET", TRACK, "/api/v9/me/quota")
         quota = parsed(self._sender.send(call), call)
         if not isinstance(quota, list):
             raise TogglResponseError(f"Toggl answered {call.label} with something other than a list")
+        self._sender.quotas.keep(quotas_listed(quota))
         return quota
+
+    def read_quotas(self) -> dict[str, Quota]:
+        """Every hourly quota up front, by scope, in one request (``/me/quota``); see :attr:`quotas`."""
+        self.get_quota()
+        return self.quotas
 
     def create_session(self, email: str, password: str) -> TogglSession:
         """A new session cookie from email and password (the only credential that can create one)."""
@@ -240,6 +255,7 @@ class TogglClient:
             return None, answer.headers
         body = parsed(answer, call)
         self._secrets.add_answer(call.path, body)
+        self._sender.quotas.learn(call.path, body)
         return body, answer.headers
 
     def _session_from(self, answer: Answer) -> TogglSession | None:

@@ -111,6 +111,28 @@ class TogglAuthError(TogglError):
 # their pickled state): small exception classes with data, as requests' are.
 
 
+class TogglNoAccessError(TogglAuthError):
+    """403 on a resource (a workspace, an organization, a report): the user may lack access to it, or
+    the credentials may be wrong. ``path`` names the resource. A :class:`TogglAuthError`, so existing
+    ``except`` clauses still catch it; only identity and session endpoints raise the plain one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        credential: str | None = None,
+        response: Answer | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, credential=credential, response=response, status_code=status_code)
+        self.path = path
+
+    def _extra_state(self) -> dict[str, object]:
+        return {"credential": self.credential, "path": self.path}
+
+
 class TogglRateLimitError(TogglError):
     """Still rate limited (429) after every allowed retry. ``retry_after`` is in seconds, if given."""
 
@@ -134,7 +156,11 @@ class TogglRateLimitError(TogglError):
 
 
 class TogglQuotaExceededError(TogglError):
-    """The hourly quota is used up (402 with quota headers); it resets in ``resets_in`` seconds."""
+    """An hourly quota is used up (402 whose quota headers say none remain); it resets in ``resets_in`` s.
+
+    ``scope`` says which quota: ``"user"`` (requests naming no workspace), ``"organization:<id>"``, or
+    ``"workspace:<id>"`` when the workspace's organization is not known; None when not known.
+    """
 
     def __init__(
         self,
@@ -142,23 +168,26 @@ class TogglQuotaExceededError(TogglError):
         *,
         resets_in: float,
         remaining: int | None = 0,
+        scope: str | None = None,
         response: Answer | None = None,
         status_code: int | None = None,
     ) -> None:
         super().__init__(message, response=response, status_code=status_code)
         self.resets_in = resets_in
         self.remaining = remaining
+        self.scope = scope
 
     @property
     def wait_asked(self) -> float | None:
         return self.resets_in
 
     def _extra_state(self) -> dict[str, object]:
-        return {"resets_in": self.resets_in, "remaining": self.remaining}
+        return {"resets_in": self.resets_in, "remaining": self.remaining, "scope": self.scope}
 
 
 class TogglPlanError(TogglError):
-    """402 without quota headers: the workspace's plan lacks the feature. Final, never retried."""
+    """402 that is no used-up quota (its quota headers say requests remain, or it has none): the
+    workspace's plan lacks the feature. Final: failed at once, never retried nor waited for."""
 
 
 class TogglAPIError(TogglError):
@@ -239,6 +268,7 @@ __all__ = [
     "TogglConnectionError",
     "TogglError",
     "TogglIdentityMismatchError",
+    "TogglNoAccessError",
     "TogglPlanError",
     "TogglQuotaExceededError",
     "TogglRateLimitError",

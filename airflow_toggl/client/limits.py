@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from airflow_toggl.client.host_pace import HostLedger
+
 QUOTA_REMAINING_HEADER = "X-Toggl-Quota-Remaining"
 QUOTA_RESETS_IN_HEADER = "X-Toggl-Quota-Resets-In"
 _MAX_HEADER_LENGTH = 64
@@ -29,10 +31,15 @@ from 1e12 seconds overflows, and no Toggl limit lasts longer than an hour.
 
 @dataclass(frozen=True)
 class Quota:
-    """What the latest response said of the hourly quota: requests left, and seconds until it resets."""
+    """What a response said of an hourly quota: requests left, seconds until it resets, and which quota.
+
+    ``scope`` is ``"user"``, ``"organization:<id>"`` or ``"workspace:<id>"`` (an organization not yet
+    known), as :mod:`airflow_toggl.client.quotas` reads it from the request's path; None: not known.
+    """
 
     remaining: int | None
     resets_in: float | None
+    scope: str | None = None
 
 
 def parse_quota(headers: Mapping[str, str]) -> Quota | None:
@@ -80,15 +87,17 @@ def pacing_interval(requests_per_second: float) -> float:
 
 
 class Pacer:
-    """One account's turn to talk to Toggl, shared by every client and thread of the process.
+    """One account's turn to talk to Toggl, shared by every client and thread of the process and,
+    through its ``ledger``, by every process of the host.
 
     A request starts at least ``interval`` after the previous one *ended* (its answer arrived), and
     requests take turns. A server that admits one request per interval therefore sees at least that
     much between two requests, whatever delays the network or thread scheduling add to either one.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, ledger: HostLedger | None = None) -> None:
         self._clock = clock
+        self._ledger = ledger
         self._lock = threading.Lock()
         self._last_end = -math.inf
 
@@ -99,14 +108,26 @@ class Pacer:
     @contextmanager
     def turn(self, interval: float, sleep: Callable[[float], None]) -> Iterator[float]:
         """Wait for the account's turn (yielding how long that took); the request runs inside."""
-        with self._lock:
-            delay = self.delay(interval)
+        with self._lock, self._host_turn() as since_host:
+            delay = max(self.delay(interval), interval - since_host)
             if delay > 0:
                 sleep(delay)
             try:
                 yield delay
             finally:
                 self._last_end = self._clock()
+
+    @contextmanager
+    def _host_turn(self) -> Iterator[float]:
+        """Seconds since the account's last request on the host; infinite: none; 0 for a process's
+        first request when the host cannot say (so it waits one whole interval)."""
+        if self._ledger is None:
+            yield math.inf
+            return
+        with self._ledger.turn() as since:
+            if since is None:
+                since = 0.0 if self._last_end == -math.inf else math.inf
+            yield since
 
 
 def account_key(account: str) -> str:
@@ -116,19 +137,20 @@ def account_key(account: str) -> str:
     return "account:" + hashlib.sha256(account.encode()).hexdigest()[:16]
 
 
-_pacers: dict[str, Pacer] = {}
+_pacers: dict[tuple[str, str], Pacer] = {}
 _pacers_lock = threading.Lock()
 
 
-def shared_pacer(key: str) -> Pacer:
-    """The process-wide pacer of one account.
+def shared_pacer(key: str, server: str = "") -> Pacer:
+    """The process-wide pacer of one account on one server, its turns kept host-wide too.
 
     Toggl's leaky bucket counts per user, so every credential of one account (API token,
     email/password, each session cookie) and every client and thread using one shares a pacer.
-    ``key`` must not be a secret itself: use :func:`account_key`.
+    ``key`` must not be a secret itself: use :func:`account_key`. ``server`` (the API's address)
+    keeps accounts of different servers apart.
     """
     with _pacers_lock:
-        pacer = _pacers.get(key)
+        pacer = _pacers.get((key, server))
         if pacer is None:
-            pacer = _pacers[key] = Pacer()
+            pacer = _pacers[(key, server)] = Pacer(ledger=HostLedger(f"{key} {server}"))
         return pacer

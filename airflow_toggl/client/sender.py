@@ -14,11 +14,12 @@ from collections.abc import Callable
 
 from tenacity import RetryCallState, Retrying
 
-from airflow_toggl.client.answers import error_for, quota_of
+from airflow_toggl.client.answers import error_for, names_resource
 from airflow_toggl.client.auth import TogglAuth
 from airflow_toggl.client.config import DEFAULT_REQUESTS_PER_SECOND, ClientConfig
 from airflow_toggl.client.endpoint import Call
 from airflow_toggl.client.limits import Quota, account_key, pacing_interval, shared_pacer
+from airflow_toggl.client.quotas import QuotaBook
 from airflow_toggl.client.retry import retry_policy, retry_reason, wait_for_toggl
 from airflow_toggl.client.secrets import SecretRegistry
 from airflow_toggl.client.transport import Answer, Transport
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class Sender:
-    """Sends calls for one account: its pacing, its retry policies, its latest quota.
+    """Sends calls for one account: its pacing, its retry policies, the latest figures of each quota.
 
     ``auth`` is the credential of calls that name none; ``account`` names the user (the email, else
     the API token) so that every credential of one account shares one pace in this process.
@@ -45,13 +46,14 @@ class Sender:
     ) -> None:
         self.config = config
         self.auth = auth
-        self.last_quota: Quota | None = None
+        self.quotas = QuotaBook()
         self._transport = transport
         self._secrets = secrets
         self._sleep = sleep
         self._pace = pacing_interval(config.requests_per_second)
         account = account or auth.email
-        self._pacer = shared_pacer(account_key(account) if account else auth.fingerprint)
+        key = account_key(account) if account else auth.fingerprint
+        self._pacer = shared_pacer(key, config.track_api_url)
         self._policies = {idempotent: self._retry_policy(idempotent) for idempotent in (True, False)}
 
     def send(self, call: Call) -> Answer:
@@ -76,7 +78,9 @@ class Sender:
         else:
             answer = self._transport.send(call, auth)
         log.debug("Toggl %s -> %s", call.label, answer.status_code)
-        self._note_quota(answer)
+        quota = self.quotas.note(call.path, answer.headers)
+        if quota is not None:
+            log.debug("Toggl %s quota: %s remaining, resets in %ss", quota.scope, quota.remaining, quota.resets_in)
         quote = not call.sensitive and auth.kind != "basic"  # a request sent with a password is never quoted
         error = error_for(
             answer,
@@ -85,16 +89,17 @@ class Sender:
             quote=quote,
             redact=self._secrets.redact,
             credential=auth.kind,
+            resource=names_resource(call),
+            scope=self.quotas.scope(call.path),
         )
         if error is not None:
             raise error
         return answer
 
-    def _note_quota(self, answer: Answer) -> None:
-        quota = quota_of(answer)
-        if quota is not None:
-            self.last_quota = quota
-            log.debug("Toggl quota: %s requests remaining, resets in %ss", quota.remaining, quota.resets_in)
+    @property
+    def last_quota(self) -> Quota | None:
+        """The latest quota figures seen, whichever quota they were of (``scope`` says)."""
+        return self.quotas.last
 
     def _retry_policy(self, idempotent: bool) -> Retrying:
         """The retry policy for one kind of request; its waits include the account's pacing."""

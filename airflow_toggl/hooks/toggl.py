@@ -257,8 +257,12 @@ class TogglHook(BaseHook):
         return self.get_conn().is_logged_in()
 
     def get_quota(self) -> list[JSON]:
-        """The hourly quota per organization."""
+        """Every hourly quota as Toggl lists it (``/me/quota``: one request of the user quota)."""
         return self.get_conn().get_quota()
+
+    def read_quotas(self) -> dict[str, Quota]:
+        """Every hourly quota up front, by scope (``user``, ``organization:<id>``), in one request."""
+        return self.get_conn().read_quotas()
 
     def create_session(self) -> TogglSession:
         """A new session from the connection's email and password."""
@@ -337,8 +341,13 @@ class TogglHook(BaseHook):
 
     @property
     def last_quota(self) -> Quota | None:
-        """The quota headers of the latest response (``remaining``, ``resets_in``), if any."""
+        """The quota the latest response reported (``remaining``, ``resets_in``, ``scope``), if any."""
         return self.get_conn().last_quota
+
+    @property
+    def quotas(self) -> dict[str, Quota]:
+        """The latest figures of each hourly quota seen, kept apart by scope (``user``, ``organization:<id>``)."""
+        return self.get_conn().quotas
 
     def test_connection(self) -> tuple[bool, str]:
         """Check every credential the connection holds, one ``/me/logged`` each; the answer names them.

@@ -1,0 +1,81 @@
+"""An account's last request as the whole host knows it, so pacing holds across task processes.
+
+Each Airflow task is a new process whose :class:`~airflow_toggl.client.limits.Pacer` starts knowing
+nothing: with a one-slot pool, the next task's first request could follow the previous task's last
+one within the pacing interval, and Toggl's leaky bucket answers 429. :class:`HostLedger` keeps the
+time an account's last request ended in a small file under the temporary directory, named by a
+digest of the account and the API's address (never a secret), read and written under an exclusive
+lock, so every process of the host takes its turn after it. Where the file cannot be used, a
+process's first request waits one interval instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on this platform: each process knows only its own requests
+    fcntl = None  # type: ignore[assignment]
+
+def ledger_directory() -> Path:
+    """Where the ledgers live: one private folder per OS user under the temporary directory."""
+    return Path(tempfile.gettempdir()) / f"airflow-toggl-pace-{os.getuid() if hasattr(os, 'getuid') else 0}"
+
+
+class HostLedger:
+    """The end of an account's latest request, shared by the processes of one host through a file."""
+
+    def __init__(self, key: str, directory: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+        self.path = (directory or ledger_directory()) / digest
+        self._clock = clock
+
+    @contextmanager
+    def turn(self) -> Iterator[float | None]:
+        """Hold the host's turn of the account: yields seconds since its last request ended (infinite:
+        none yet; None: the file cannot be used); the end of the request inside is recorded."""
+        descriptor = self._open()
+        if descriptor is None:
+            yield None
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield self._since(descriptor)
+            self._record(descriptor)
+        finally:
+            os.close(descriptor)  # closing releases the lock
+
+    def _open(self) -> int | None:
+        if fcntl is None:
+            return None
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+
+    def _since(self, descriptor: int) -> float | None:
+        try:
+            text = os.pread(descriptor, 64, 0).decode()
+            last = float(text) if text else -math.inf
+        except (OSError, ValueError):
+            return None
+        if math.isnan(last) or last == math.inf:
+            return None
+        return max(0.0, self._clock() - last)  # a clock stepped back reads as "just now"
+
+    def _record(self, descriptor: int) -> None:
+        text = repr(self._clock()).encode()
+        try:
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, text, 0)
+        except OSError:
+            pass
