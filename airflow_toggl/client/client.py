@@ -18,7 +18,12 @@ from airflow_toggl.client.answers import parsed, parsed_object
 from airflow_toggl.client.auth import ApiTokenAuth, NoAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.client.endpoint import Call, Service, endpoint, generic_call, reset_confirm_path
-from airflow_toggl.client.errors import TogglAuthError, TogglConfigError, TogglResponseError
+from airflow_toggl.client.errors import (
+    TogglAuthError,
+    TogglConfigError,
+    TogglNoAccessError,
+    TogglResponseError,
+)
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page, PageRequest, pager, walk
 from airflow_toggl.client.quotas import quotas_listed
@@ -93,9 +98,15 @@ class TogglClient:
         return me
 
     def is_logged_in(self, auth: TogglAuth | None = None) -> bool:
-        """Whether the credentials work (``/me/logged``); False when Toggl refuses them (403)."""
+        """Whether the credentials work (``/me/logged``); False when Toggl refuses them (403).
+
+        Only this identity endpoint's 403 counts: a resource's (:class:`TogglNoAccessError`) never
+        reaches here, and would say nothing of the credentials.
+        """
         try:
             self._sender.send(endpoint("GET", TRACK, "/api/v9/me/logged", auth=auth))
+        except TogglNoAccessError:
+            raise
         except TogglAuthError:
             return False
         return True

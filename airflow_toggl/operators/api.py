@@ -99,10 +99,6 @@ class TogglApiOperator(TogglBaseOperator):
         self.max_xcom_items = max_xcom_items
         self.auth_mode = auth_mode
 
-    def status_notes(self) -> dict[str, Any]:
-        """Nothing: an answer may report the user's quota or an organization's, and it does not say which."""
-        return {}
-
     def execute_toggl(self, context: Context) -> Any:
         """One request or a paged walk; to XCom, or written to ``output_path``."""
         limit = self._xcom_limit()

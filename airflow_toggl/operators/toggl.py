@@ -120,12 +120,12 @@ class TogglBaseOperator(BaseOperator):
             self.record_status()
 
     def status_notes(self) -> dict[str, Any]:
-        """What this task saw for the sessions page: the user quota of its last answer.
+        """What this task saw for the sessions page: the latest figures of each quota, by scope.
 
-        Every request of the operators in this module is about the user (identity, sessions,
-        account), so it counts against the user quota. Subclasses add what else they learnt.
+        Every answer says which quota it reports (the user's, or an organization's, read from the
+        request's path), so each is kept apart. Subclasses add what else they learnt.
         """
-        return {"quota": self.hook.last_quota}
+        return {"quotas": self.hook.quotas or None}
 
     def record_status(self) -> None:
         """Keep :meth:`status_notes` in the connection's status record; a failure here only logs."""

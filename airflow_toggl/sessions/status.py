@@ -9,7 +9,8 @@ Toggl again, so the tasks that saw them keep them here: one Airflow Variable per
       "version": 1,
       "identity": {"id": 123, "email": "ada@example.com", "auth_mode": "session",
                    "seen_at": "2026-01-01T00:00:00+00:00"},
-      "quotas": {"user": {"remaining": 24, "resets_in": 3100.0, "seen_at": "..."}},
+      "quotas": {"user": {"remaining": 24, "resets_in": 3100.0, "seen_at": "..."},
+                 "organization:9": {"remaining": 230, "resets_in": 1200.0, "seen_at": "..."}},
       "rotation": {"min_remaining": 604800.0, "seen_at": "..."},
       "check": {"ok": true, "message": "...", "at": "..."}
     }
@@ -117,18 +118,27 @@ class StatusRecord:
         *,
         quota: Quota | None = None,
         quota_scope: str = USER_QUOTA,
+        quotas: Mapping[str, Quota] | None = None,
         identity: Mapping[str, Any] | None = None,
         auth_mode: str | None = None,
         rotation_threshold: timedelta | None = None,
         check: Mapping[str, Any] | None = None,
     ) -> None:
-        """Merge what was seen into the record (parts not given stay as they were)."""
+        """Merge what was seen into the record (parts not given stay as they were).
+
+        ``quota`` is one quota, of ``quota_scope`` (its own ``scope`` when it has one); ``quotas`` any
+        number by scope (``user``, ``organization:<id>``, ``workspace:<id>``), each kept apart.
+        """
         now = iso_utc(self._clock())
         data = self._raw()
+        seen = dict(quotas or {})
         if quota is not None:
-            quotas = dict(_mapping(data.get("quotas")))
-            quotas[quota_scope] = {"remaining": quota.remaining, "resets_in": quota.resets_in, "seen_at": now}
-            data["quotas"] = quotas
+            seen[quota.scope or quota_scope] = quota
+        if seen:
+            kept = dict(_mapping(data.get("quotas")))
+            for scope, figures in seen.items():
+                kept[scope] = {"remaining": figures.remaining, "resets_in": figures.resets_in, "seen_at": now}
+            data["quotas"] = kept
         if identity is not None:
             kept = {name: identity.get(name) for name in IDENTITY_FIELDS}
             data["identity"] = {**kept, "auth_mode": auth_mode, "seen_at": now}

@@ -60,5 +60,6 @@ def test_the_ledger_is_shared_by_key_and_holds_no_secret(tmp_path: Path) -> None
         assert since == float("inf")  # nothing sent from this host yet
     with second.turn() as since:
         assert since == pytest.approx(0.4)
-    assert first.path == second.path and "abc" not in first.path.name
+    assert first.path == second.path
+    assert "abc" not in first.path.name
     assert HostLedger("account:other", tmp_path).path != first.path

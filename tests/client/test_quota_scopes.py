@@ -40,7 +40,8 @@ def test_a_used_up_user_quota_leaves_workspace_requests_alone(
     workspace = f"workspace:{toggl_user['default_workspace_id']}"  # its organization not seen yet
     assert client.quotas[USER_SCOPE].remaining == 0
     assert client.quotas[workspace].remaining == 50 - 1
-    assert client.last_quota is not None and client.last_quota.scope == workspace
+    assert client.last_quota is not None
+    assert client.last_quota.scope == workspace
     assert sum(toggl_emulator.counters()["requests"].values()) == sum(sent.values()) + 1
 
 
@@ -58,7 +59,8 @@ def test_the_reverse_a_used_up_organization_quota_leaves_me_alone(
     assert client.get_me()["id"] == toggl_user["id"]
     assert client.quotas[organization].remaining == 0
     assert client.quotas[USER_SCOPE].remaining == 50 - 2
-    assert client.last_quota is not None and client.last_quota.scope == USER_SCOPE
+    assert client.last_quota is not None
+    assert client.last_quota.scope == USER_SCOPE
 
 
 def test_all_quotas_up_front_in_one_request(

@@ -46,7 +46,8 @@ def test_a_plan_402_with_requests_left_fails_at_once_with_one_request(
     assert sleeps.calls == []  # no wait, no retry
     message = str(refused.value)
     assert message.endswith("Toggl says: Custom project colors available only for premium plans")
-    assert message.count("Custom project colors") == 1 and '"' not in message
+    assert message.count("Custom project colors") == 1
+    assert '"' not in message
 
 
 def test_a_workspace_403_names_the_path_and_leaves_the_session_alive(
@@ -59,9 +60,12 @@ def test_a_workspace_403_names_the_path_and_leaves_the_session_alive(
     with pytest.raises(TogglNoAccessError) as refused:
         client.request("GET", path)
     message = str(refused.value)
-    assert path in message and "may lack access" in message and "credentials may be wrong" in message
+    assert path in message
+    assert "may lack access" in message
+    assert "credentials may be wrong" in message
     assert "wrong, expired or revoked" not in message
-    assert isinstance(refused.value, TogglAuthError) and refused.value.path == path
+    assert isinstance(refused.value, TogglAuthError)
+    assert refused.value.path == path
     assert client.is_logged_in()  # a resource 403 is no dead session
 
 
@@ -102,12 +106,14 @@ def test_toggl_text_once_unquoted(body: bytes, content_type: str, text: str | No
         assert message == "Toggl answered GET /api/v9/workspaces/1/tags with 400"
     else:
         assert message == f"Toggl answered GET /api/v9/workspaces/1/tags with 400: {text}"
-    assert "<" not in message and '"' not in message
+    assert "<" not in message
+    assert '"' not in message
 
 
 def test_no_text_for_a_request_that_carried_a_secret() -> None:
     error = error_for(answer(400, b'"token abc is bad"'), "POST /api/v9/me/reset_token", limit=10**6, quote=False)
-    assert "token abc" not in str(error) and "not quoted" in str(error)
+    assert "token abc" not in str(error)
+    assert "not quoted" in str(error)
 
 
 @pytest.mark.parametrize(

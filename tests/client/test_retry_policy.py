@@ -21,6 +21,7 @@ from airflow_toggl.exceptions import (
     TogglAPIError,
     TogglAuthError,
     TogglConnectionError,
+    TogglNoAccessError,
     TogglPlanError,
     TogglQuotaExceededError,
     TogglRateLimitError,
@@ -42,6 +43,7 @@ TABLE = [
     pytest.param(TogglQuotaExceededError("x", resets_in=MAX_WAIT + 1), False, False, id="402-quota-late"),
     pytest.param(TogglPlanError("x", status_code=402), False, False, id="402-plan"),
     pytest.param(TogglAuthError("x", status_code=403), False, False, id="403"),
+    pytest.param(TogglNoAccessError("x", path="/api/v9/workspaces/1", status_code=403), False, False, id="403-resource"),
     *[
         pytest.param(TogglAPIError("x", status_code=status), True, False, id=str(status))
         for status in (500, 502, 503, 504)
@@ -80,10 +82,19 @@ def test_the_reason_a_retry_log_line_gives(error: BaseException, reason: str | N
 DEFERRAL_TABLE = [
     pytest.param(TogglQuotaExceededError("x", resets_in=120), 120 + QUOTA_RESET_MARGIN, id="402-quota"),
     pytest.param(TogglQuotaExceededError("x", resets_in=0), QUOTA_RESET_MARGIN, id="402-quota-now"),
+    pytest.param(
+        TogglQuotaExceededError("x", resets_in=300, scope="user"), 300 + QUOTA_RESET_MARGIN, id="402-user-quota"
+    ),
+    pytest.param(
+        TogglQuotaExceededError("x", resets_in=45, scope="organization:5"),
+        45 + QUOTA_RESET_MARGIN,
+        id="402-organization-quota",
+    ),
     pytest.param(TogglRateLimitError("x", retry_after=90), 90 + QUOTA_RESET_MARGIN, id="429-retry-after"),
     pytest.param(TogglRateLimitError("x"), None, id="429-no-retry-after"),
     pytest.param(TogglPlanError("x", status_code=402), None, id="402-plan"),
     pytest.param(TogglAuthError("x", status_code=403), None, id="403"),
+    pytest.param(TogglNoAccessError("x", path="/api/v9/workspaces/1", status_code=403), None, id="403-resource"),
     pytest.param(TogglAPIError("x", status_code=503), None, id="503"),
     pytest.param(TogglConnectionError("x", reason="timeout"), None, id="timeout"),
     pytest.param(ValueError("x"), None, id="foreign-error"),

@@ -45,3 +45,14 @@ def test_a_failed_record_write_does_not_fail_the_task(env: MemoryVariables) -> N
     env.fail_set = 1
     assert ops.TogglCredentialsCheckOperator(task_id="check").execute({})["logged_in"] is True
     assert status_key("toggl_default") not in env.data
+
+
+def test_an_api_task_keeps_the_user_and_organization_quotas_apart(env: MemoryVariables, toggl_user) -> None:
+    from airflow_toggl.operators.api import TogglApiOperator
+
+    TogglApiOperator(task_id="workspaces", path="/api/v9/me/workspaces").execute({})
+    workspace = toggl_user["default_workspace_id"]
+    TogglApiOperator(task_id="projects", path=f"/api/v9/workspaces/{workspace}/projects").execute({})
+    status = StatusRecord("toggl_default", variables=env).load()
+    assert status.quotas["user"].remaining == 29
+    assert status.quotas[f"workspace:{workspace}"].remaining == 29  # a new task: its organization unknown
