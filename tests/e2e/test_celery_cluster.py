@@ -65,8 +65,8 @@ RACE_CREATE_DELAY = 4.0
 
 # Connection extras beyond the defaults (pacing off, a few retries).
 CONNECTION_EXTRAS: dict[str, dict[str, Any]] = {
-    # Thirty checks of one account against a 1 request/s limit: room for 429s and retries.
-    FANOUT_CONN: {"max_retries": 12},
+    # Thirty checks of one account against a 1 request/s limit, pacing at that rate (the default).
+    FANOUT_CONN: {"max_retries": 12, "requests_per_second": 1},
     # Never wait for the quota in the worker: defer to the triggerer.
     DEFERRAL_CONN: {"max_quota_wait": 0},
     # The fleet's connections pace at Toggl's rate, one request per second per account.
