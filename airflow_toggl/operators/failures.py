@@ -24,6 +24,7 @@ from airflow_toggl.exceptions import (
     TogglConfigError,
     TogglError,
     TogglIdentityMismatchError,
+    TogglNoAccessError,
     TogglPlanError,
     TogglResponseTooLargeError,
 )
@@ -31,6 +32,7 @@ from airflow_toggl.exceptions import (
 FINAL_ERRORS: Mapping[type[TogglError], str] = {
     TogglConfigError: "a setting or an argument is wrong: correct the connection or the DAG",
     TogglAuthError: "Toggl refused the connection's credentials: correct them in the connection",
+    TogglNoAccessError: "the user may lack access to this resource: grant it in Toggl, or correct the path or the credentials",
     TogglPlanError: "the workspace's plan does not include this feature",
     TogglIdentityMismatchError: "the credentials belong to another account than the one expected",
     TogglResponseTooLargeError: "the answer is larger than max_response_bytes: raise it or narrow the request",
@@ -47,11 +49,16 @@ def final_reason(error: BaseException) -> str | None:
     """Why ``error`` cannot go away by trying again, or None when a retry may succeed. Pure.
 
     A refused session cookie is not final: a rotation may store a newer session before the next
-    try, and the task reads the store again then. A 4xx other than :data:`RETRYABLE_CLIENT_STATUSES`
+    try, and the task reads the store again then. A resource out of the user's reach
+    (:class:`TogglNoAccessError`) is final whatever the credential: a new session does not grant access. A 4xx other than :data:`RETRYABLE_CLIENT_STATUSES`
     (and other than 402, 403 and 429, which have their own types) is final: the same request gets
     the same answer.
     """
-    if isinstance(error, TogglAuthError) and error.credential == SESSION_CREDENTIAL:
+    if (
+        isinstance(error, TogglAuthError)
+        and not isinstance(error, TogglNoAccessError)
+        and error.credential == SESSION_CREDENTIAL
+    ):
         return None
     for kind in type(error).__mro__:
         if kind in FINAL_ERRORS:
