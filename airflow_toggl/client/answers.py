@@ -32,14 +32,13 @@ from airflow_toggl.client.values import JSON
 
 SNIPPET_LENGTH = 200
 HTML_TEXT_LENGTH = 120
-"""An HTML error page is reduced to its text, this short: its title says enough."""
+"""An HTML error page is reduced to its title (or first heading), this short."""
 SIGN_IN = "POST /api/sessions"
 """The label of a sign-in: a session created from an email and password."""
 UNQUOTED = " (the answer is not quoted: the request carried a secret)"
 _OWN_DATA = re.compile(r"/api/v9/me(?:/|$)")
 _TAG = re.compile(r"<[^>]*>")
-_HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_HEADING = re.compile(r"<(title|h1|h2)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def quota_of(answer: Answer) -> Quota | None:
@@ -163,7 +162,7 @@ def toggl_text(answer: Answer, redact: Callable[[str], str]) -> str:
     """Toggl's own words in an error answer, once and unquoted, short and redacted; "" when none.
 
     The body may be a JSON string (``"Invalid project color"``), an object with a message, plain
-    text or an HTML page (reduced to its title or text, no markup).
+    text or an HTML page (reduced to its title or first heading, no markup).
     """
     raw = answer.content.decode("utf-8", errors="replace").strip()
     if not raw:
@@ -191,10 +190,12 @@ def _json_text(raw: str) -> str:
 
 
 def _html_text(raw: str) -> str:
-    """An HTML page's title, else its visible text, with entities decoded."""
-    title = _TITLE.search(raw)
-    text = title.group(1) if title else _TAG.sub(" ", _HIDDEN.sub(" ", raw))
-    return html.unescape(_TAG.sub(" ", text))
+    """An HTML page's title (else its first heading), entities decoded; "" when it has neither.
+
+    Only the page's name: its body text is where gateways and debug pages echo the request.
+    """
+    heading = _HEADING.search(raw)
+    return html.unescape(_TAG.sub(" ", heading.group(2))) if heading else ""
 
 
 def parsed(answer: Answer, call: Call) -> JSON:

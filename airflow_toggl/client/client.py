@@ -254,6 +254,12 @@ class TogglClient:
         """A copy of an answer fit for logs and XCom: secret fields as ``***``, known secrets redacted."""
         return self._secrets.scrub(value)
 
+    def remember_secret(self, secret: str, *, user: str | None = None) -> None:
+        """Redact ``secret`` too (every form of it; ``user``: the login a password pairs with), though
+        this client does not send it: another credential of the same connection an answer may echo."""
+        if secret:
+            self._secrets.add(secret, user=user)
+
     def redact(self, text: str) -> str:
         """``text`` with every form of every secret this client has seen replaced by ``***``."""
         return self._secrets.redact(text)

@@ -214,8 +214,12 @@ class TogglHook(BaseHook):
         config = self.settings.config
         if self.max_quota_wait is not None and self.max_quota_wait < config.max_quota_wait:
             config = replace(config, max_quota_wait=self.max_quota_wait)
-        account = self.settings.email or self.settings.api_token  # one pace for all of the user's credentials
-        return TogglClient(config, self._default_auth(), on_secret=mask, account=account)
+        settings = self.settings
+        account = settings.email or settings.api_token  # one pace for all of the user's credentials
+        client = TogglClient(config, self._default_auth(), on_secret=mask, account=account)
+        for secret, user in ((settings.api_token, None), (settings.password, settings.email)):
+            client.remember_secret(secret or "", user=user)  # redacted wherever Toggl's text is shown
+        return client
 
     def _default_auth(self) -> TogglAuth:
         settings = self.settings

@@ -94,7 +94,8 @@ def answer(status: int, body: bytes, **headers: str) -> Answer:
             "text/html",
             "Bad request & more",
         ),
-        (b"<html><body><h1>Oops</h1><script>var a=1</script><p>try later</p></body></html>", "text/html", "Oops try later"),
+        (b"<html><body><h1>Oops</h1><script>var a=1</script><p>try later</p></body></html>", "text/html", "Oops"),
+        (b"<html><body><p>echo of the request</p></body></html>", "text/html", None),
         (b"", "text/plain", None),
     ],
 )

@@ -70,7 +70,7 @@ def _confirm_with_fault(bench: Bench, **fault: Any) -> None:
 
 def _echo(what: str) -> dict[str, Any]:
     """An error body that repeats part of the request, as some gateways and debug pages do."""
-    return {"error": "internal", "echo": what}
+    return {"message": f"internal; echo {what}"}
 
 
 def _case_wrong_token(bench: Bench) -> None:
@@ -125,7 +125,7 @@ def _case_402_plan(bench: Bench) -> None:
 
 
 def _case_500_echo_token(bench: Bench) -> None:
-    _inject(bench, "/api/v9/me", status=500, body=_echo(HOOK_TOKEN))
+    _inject(bench, "/api/v9/me", status=500, body={"message": f"internal; echo {HOOK_TOKEN}"})
     bench.hook(max_retries=0).get_me()
 
 
@@ -264,7 +264,7 @@ ERROR_CASES = (
     ErrorCase("429 with an HTML body", _case_429_html, TogglRateLimitError, "(429)"),
     ErrorCase("402 hourly quota used up", _case_402_quota, TogglQuotaExceededError, "resets in 1200s"),
     ErrorCase("402 plan lacks the feature", _case_402_plan, TogglPlanError, "plan does not include it"),
-    ErrorCase("500 body echoing the API token", _case_500_echo_token, TogglAPIError, '"echo": "***"'),
+    ErrorCase("500 body echoing the API token", _case_500_echo_token, TogglAPIError, "internal; echo ***"),
     ErrorCase(
         "500 body echoing the session create body",
         _case_500_echo_session_body,
@@ -275,7 +275,7 @@ ERROR_CASES = (
         "500 body echoing the session cookie",
         _case_500_echo_cookie,
         TogglAPIError,
-        '"echo": "__Secure-accounts-session=',
+        "internal; echo __Secure-accounts-session=***",
     ),
     ErrorCase(
         "500 body echoing reset code and new password",
