@@ -73,7 +73,7 @@ def echoed_forms(secret: str, user: str | None = None) -> dict[str, str]:
 def echo_body(secret: str, user: str | None) -> bytes:
     forms = echoed_forms(secret, user)
     return json.dumps(
-        {"error": PUBLIC_MARKER, "echo": " | ".join(forms.values())}, ensure_ascii=False
+        {"message": f"{PUBLIC_MARKER} echo " + " | ".join(forms.values())}, ensure_ascii=False
     ).encode()
 
 
