@@ -66,9 +66,10 @@ def test_quota_beyond_max_wait_raises_with_the_reset_time(toggl_emulator, toggl_
 
 
 def test_quota_within_max_wait_is_waited_for(toggl_emulator, toggl_user, monkeypatch) -> None:
-    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=5)
+    connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=10)
     monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(connection))
-    toggl_emulator.configure(quota_limit=1, quota_window=1)
+    # A window longer than the pacing interval: the second call lands inside it even on a slow machine.
+    toggl_emulator.configure(quota_limit=1, quota_window=4)
     hook = TogglHook()
     hook.get_me()
     assert hook.get_me()["id"] == toggl_user["id"]
