@@ -51,6 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import figures  # beside this script: Python puts the script's folder on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Task log lines (HttpHook's every 429, "cannot be called outside of the Task Runner") would bury the table.
@@ -282,11 +284,9 @@ class RequestLog:
         self._installed = True
 
     def note(self, status: int) -> None:
-        from scripts.figures import Request
-
         with self._lock:
             if self._current is not None:
-                self.runs[self._current].append(Request(time.perf_counter() - self._start, status))
+                self.runs[self._current].append(figures.Request(time.perf_counter() - self._start, status))
 
     @contextmanager
     def recording(self, name: str) -> Iterator[None]:
@@ -763,8 +763,6 @@ def window_starts(requests: Sequence[Any]) -> list[float]:
 
 def write_figures(folder: Path, size: Size) -> None:
     """The recorded requests as SVG charts in ``folder`` (what was not run is left out)."""
-    from scripts import figures
-
     runs = REQUEST_LOG.runs
     for threads, name in ((1, "bench-burst-one-thread.svg"), (THREADS, "bench-burst-threads.svg")):
         lanes = {key.split("/", 1)[1]: runs[key] for key in runs if key.startswith(f"burst-{threads}/")}
