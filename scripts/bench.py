@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import figures  # beside this script: Python puts the script's folder on sys.path
+import figures  # beside this script, in the folder Python searches first when it runs a script
 
 ROOT = Path(__file__).resolve().parent.parent
 

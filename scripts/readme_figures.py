@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PROVIDERS_LINE = re.compile(r"^(airflow providers list \| grep airflow-toggl +# ).*$", re.MULTILINE)
-QUICK_LOOP_LINE = re.compile(r"(One run on a busy shared 2-core machine:\s*)\d+ passed(?:, \d+ skipped)? in \d+ min \d+ s")
+QUICK_LOOP_LINE = re.compile(r"(One run on an idle 2-core machine:\s*)\d+ passed(?:, \d+ skipped)? in \d+ min \d+ s")
 PYTEST_SUMMARY = re.compile(r"^=*\s*(?P<counts>\d+ passed.*?) in (?P<seconds>[\d.]+)s\b", re.MULTILINE)
 
 
