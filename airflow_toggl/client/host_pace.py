@@ -42,25 +42,32 @@ class HostLedger:
     def turn(self) -> Iterator[float | None]:
         """Hold the host's turn of the account: yields seconds since its last request ended (infinite:
         none yet; None: the file cannot be used); the end of the request inside is recorded."""
-        descriptor = self._open()
+        descriptor = self._open_locked()
         if descriptor is None:
             yield None
             return
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
             yield self._since(descriptor)
+        finally:  # a request that failed may still have reached Toggl: its end counts too
             self._record(descriptor)
-        finally:
             os.close(descriptor)  # closing releases the lock
 
-    def _open(self) -> int | None:
+    def _open_locked(self) -> int | None:
+        """The ledger's file, open and exclusively locked; None when it cannot be (no fcntl, no
+        writable directory, a file system without locks)."""
         if fcntl is None:
             return None
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
             return None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:
+            os.close(descriptor)
+            return None
+        return descriptor
 
     def _since(self, descriptor: int) -> float | None:
         try:

@@ -63,3 +63,12 @@ def test_the_ledger_is_shared_by_key_and_holds_no_secret(tmp_path: Path) -> None
     assert first.path == second.path
     assert "abc" not in first.path.name
     assert HostLedger("account:other", tmp_path).path != first.path
+
+
+def test_a_request_that_fails_still_counts_on_the_host(tmp_path: Path) -> None:
+    failing = HostLedger("account:abc https://api.track.toggl.com", tmp_path, clock=lambda: 200.0)
+    with pytest.raises(ConnectionError), failing.turn():
+        raise ConnectionError("the connection dropped after the request went out")
+    later = HostLedger("account:abc https://api.track.toggl.com", tmp_path, clock=lambda: 200.25)
+    with later.turn() as since:
+        assert since == pytest.approx(0.25)
