@@ -194,7 +194,7 @@ def walk(
     number = int((resume or {}).get("pages", 0))
     following: PageRequest | None = request
     while following is not None:
-        if number == max_pages:
+        if number >= max_pages:  # a resumed walk may start past the bound
             raise TogglConfigError(
                 "max_pages", f"{label} has more than {max_pages} pages: raise max_pages or narrow the query"
             )

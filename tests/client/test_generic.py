@@ -242,6 +242,14 @@ def test_max_pages_counts_the_pages_read_before_a_resume(token_client: TogglClie
     assert info.value.field == "max_pages"
 
 
+def test_a_cursor_already_past_max_pages_sends_nothing(token_client: TogglClient, toggl_emulator, toggl_user) -> None:
+    projects = f"/api/v9/workspaces/{toggl_user['default_workspace_id']}/projects"
+    with pytest.raises(TogglConfigError) as info:
+        list(token_client.pages(projects, page_size=1, max_pages=2, resume={"pages": 3, "page": 4}))
+    assert info.value.field == "max_pages"
+    assert f"GET {projects}" not in toggl_emulator.counters()["requests"]
+
+
 @pytest.mark.parametrize(
     ("style", "cursor"),
     [
