@@ -222,10 +222,14 @@ class TogglHook(BaseHook):
         return client
 
     def _default_auth(self) -> TogglAuth:
+        return self._auth_for(self.settings.auth_mode)
+
+    def _auth_for(self, auth_mode: str) -> TogglAuth:
+        """The connection's credential of one auth mode (session: the hook's session)."""
         settings = self.settings
-        if settings.auth_mode == "api_token":
+        if auth_mode == "api_token":
             return ApiTokenAuth(settings.api_token or "")
-        if settings.auth_mode == "basic":
+        if auth_mode == "basic":
             return EmailPasswordAuth(settings.email or "", settings.password or "")
         return SessionCookieAuth(self.current_session().cookie)
 
@@ -358,19 +362,15 @@ class TogglHook(BaseHook):
 
         A connection with an API token and an email/password fails when either is refused, so a
         wrong password is found here rather than by the first task that signs in. In session mode
-        the stored session is checked too. ``/me/logged`` creates nothing on Toggl.
+        the stored session is checked too. ``/me/logged`` creates nothing on Toggl. One client
+        sends every check, each with its credential, so the connection is read once.
         """
         accepted: list[str] = []
         refused: list[str] = []
         try:
+            client = self.get_conn()
             for name, mode in self.held_credentials():
-                checker = TogglHook(
-                    self.toggl_conn_id,
-                    auth_mode=mode,
-                    session_cookie=self._session_cookie if mode == "session" else None,
-                    session_key=self._session_key,
-                )
-                (accepted if checker.is_logged_in() else refused).append(name)
+                (accepted if client.is_logged_in(auth=self._auth_for(mode)) else refused).append(name)
         except TogglError as error:
             return False, str(error)
         if refused:

@@ -176,6 +176,15 @@ def test_test_connection_in_session_mode_checks_the_stored_session_too(
     )
 
 
+def test_test_connection_without_the_stored_session_spends_no_request(
+    toggl_conn_env, toggl_emulator, variables
+) -> None:
+    ok, message = TogglHook(auth_mode="session").test_connection()
+    assert ok is False
+    assert "session_key" in message
+    assert toggl_emulator.counters()["requests"] == {}
+
+
 def test_missing_credentials_fail_before_any_request(toggl_emulator, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_TOGGL_DEFAULT", json.dumps(toggl_connection(toggl_emulator)))
     with pytest.raises(TogglConfigError) as info:
