@@ -21,7 +21,6 @@ from airflow_toggl.client.endpoint import Call, Service, endpoint, generic_call,
 from airflow_toggl.client.errors import (
     TogglAuthError,
     TogglConfigError,
-    TogglNoAccessError,
     TogglResponseError,
 )
 from airflow_toggl.client.limits import Quota
@@ -100,13 +99,11 @@ class TogglClient:
     def is_logged_in(self, auth: TogglAuth | None = None) -> bool:
         """Whether the credentials work (``/me/logged``); False when Toggl refuses them (403).
 
-        Only this identity endpoint's 403 counts: a resource's (:class:`TogglNoAccessError`) never
-        reaches here, and would say nothing of the credentials.
+        ``/me/logged`` is the user's own data, so its 403 is the plain :class:`TogglAuthError`
+        (refused credentials), never a resource's :class:`~airflow_toggl.client.errors.TogglNoAccessError`.
         """
         try:
             self._sender.send(endpoint("GET", TRACK, "/api/v9/me/logged", auth=auth))
-        except TogglNoAccessError:
-            raise
         except TogglAuthError:
             return False
         return True
