@@ -86,7 +86,7 @@ def error_for(
         return TogglRateLimitError(
             f"Toggl rate limit hit for {label} (429){_says(text)}", retry_after=retry_after, response=answer
         )
-    body = f": {text}" if text else ("" if quote and answer.complete else UNQUOTED)
+    body = f": {text}" if text else ("" if quote else UNQUOTED)
     return TogglAPIError(f"Toggl answered {label} with {status}{body}", response=answer)
 
 

@@ -117,6 +117,12 @@ def test_no_text_for_a_request_that_carried_a_secret() -> None:
     assert "not quoted" in str(error)
 
 
+def test_an_error_answer_too_long_to_quote_claims_no_secret() -> None:
+    cut_off = Answer(500, HTTPHeaderDict(), b"", False, answer(500, b"").request)
+    error = error_for(cut_off, "GET /api/v9/workspaces/1/tags", limit=10**6)
+    assert str(error) == "Toggl answered GET /api/v9/workspaces/1/tags with 500"
+
+
 @pytest.mark.parametrize(
     ("headers", "kind"),
     [
