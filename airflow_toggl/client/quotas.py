@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Mapping
 
-from airflow_toggl.client.limits import Quota, parse_quota
+from airflow_toggl.client.limits import QUOTA_REMAINING_HEADER, QUOTA_RESETS_IN_HEADER, Quota, parse_quota
 
 USER_SCOPE = "user"
 """The quota of requests that name no workspace or organization."""
@@ -51,8 +51,10 @@ def quotas_listed(listing: object) -> dict[str, Quota]:
             continue
         organization_id = _id(entry.get("organization_id"))
         scope = organization_scope(organization_id) if organization_id else USER_SCOPE
-        figures = {"X-Toggl-Quota-Remaining": str(entry.get("remaining")),
-                   "X-Toggl-Quota-Resets-In": str(entry.get("resets_in_secs"))}
+        figures = {  # read as the headers are, so a listing's figures meet the same checks
+            QUOTA_REMAINING_HEADER: str(entry.get("remaining")),
+            QUOTA_RESETS_IN_HEADER: str(entry.get("resets_in_secs")),
+        }
         quota = parse_quota(figures)
         if quota is not None:
             quotas[scope] = Quota(quota.remaining, quota.resets_in, scope)
