@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,9 +26,18 @@ try:
 except ImportError:  # not on this platform: each process knows only its own requests
     fcntl = None  # type: ignore[assignment]
 
+
 def ledger_directory() -> Path:
     """Where the ledgers live: one private folder per OS user under the temporary directory."""
     return Path(tempfile.gettempdir()) / f"airflow-toggl-pace-{os.getuid() if hasattr(os, 'getuid') else 0}"
+
+
+def _private(directory: Path) -> bool:
+    """Whether ``directory`` is this OS user's and nobody else may write in it: in a shared
+    temporary directory, another user's folder could hold a link that turns the ledger's write
+    into truncating one of our files."""
+    status = directory.stat()
+    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 class HostLedger:
@@ -59,7 +69,9 @@ class HostLedger:
             return None
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            if not _private(self.path.parent):
+                return None
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError:
             return None
         try:

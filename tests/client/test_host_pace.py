@@ -72,3 +72,27 @@ def test_a_request_that_fails_still_counts_on_the_host(tmp_path: Path) -> None:
     later = HostLedger("account:abc https://api.track.toggl.com", tmp_path, clock=lambda: 200.25)
     with later.turn() as since:
         assert since == pytest.approx(0.25)
+
+
+def test_a_ledger_in_a_folder_others_may_write_is_not_used(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    ledger = HostLedger("account:abc https://api.track.toggl.com", shared, clock=lambda: 300.0)
+    ledger.path.symlink_to(victim)  # what another user could plant in a folder they may write in
+    with ledger.turn() as since:
+        assert since is None  # the first request waits one interval instead
+    assert victim.read_text() == "keep me"
+
+
+def test_a_ledger_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    ledger = HostLedger("account:abc https://api.track.toggl.com", tmp_path / "own", clock=lambda: 300.0)
+    ledger.path.parent.mkdir(mode=0o700)
+    ledger.path.symlink_to(victim)
+    with ledger.turn() as since:
+        assert since is None
+    assert victim.read_text() == "keep me"
