@@ -1,9 +1,10 @@
-"""What an answer means: the status mapped to a typed error (beside the errors it builds), the quota
-headers read, and a successful body parsed.
+"""What an answer means: the status mapped to a typed error (beside the errors it builds), and a
+successful body parsed.
 
-:func:`error_for` is the one place a status becomes an error; :func:`quota_of` the one place the
-hourly quota headers are read. Error messages name the call and the status; Toggl's own text
-(:func:`toggl_text`: once, short, redacted) is shown only for requests that carried no secret.
+:func:`error_for` is the one place a status becomes an error (the quota headers themselves are read
+by :func:`~airflow_toggl.client.limits.parse_quota`). Error messages name the call and the status;
+Toggl's own text (:func:`toggl_text`: once, short, redacted) is shown only for requests that are
+not sensitive (no password, reset code or secret answer).
 """
 
 from __future__ import annotations
@@ -39,11 +40,6 @@ UNQUOTED = " (the answer is not quoted: the request carried a secret)"
 _OWN_DATA = re.compile(r"/api/v9/me(?:/|$)")
 _TAG = re.compile(r"<[^>]*>")
 _HEADING = re.compile(r"<(title|h1|h2)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def quota_of(answer: Answer) -> Quota | None:
-    """The hourly quota an answer reports, or None when it carries no quota header that parses."""
-    return parse_quota(answer.headers)
 
 
 def names_resource(call: Call) -> bool:
@@ -139,7 +135,7 @@ def _payment_error(answer: Answer, label: str, scope: str | None, text: str) -> 
     figures do not parse is still one: taking it for a plan refusal would fail for good what an
     hour's wait fixes. With no reset announced, the window's length is the longest it can take.
     """
-    quota = quota_of(answer)
+    quota = parse_quota(answer.headers)
     if quota is None and has_quota_headers(answer.headers):
         quota = Quota(remaining=None, resets_in=None)
     if quota is None or (quota.remaining is not None and quota.remaining > 0):
