@@ -173,3 +173,11 @@ def test_check_now_with_invalid_settings_sends_nothing(
     assert (result["ok"], result["sent"], result["quota"]) == (False, False, None)
     assert "no_such_extra" in result["message"]
     assert toggl_emulator.counters()["requests"] == before
+
+
+def test_only_the_page_answers_a_refusal_in_html(client: Any) -> None:
+    page = client.get("/")
+    assert (page.status_code, page.headers["content-type"].split(";")[0]) == (401, "text/html")
+    for path in ("/api/sessions", "/api/sessions/toggl"):  # a connection may be named like the mount
+        answer = client.get(path)
+        assert (answer.status_code, answer.headers["content-type"]) == (401, "application/json")
