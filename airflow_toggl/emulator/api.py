@@ -313,7 +313,7 @@ class TrackApi:
         )
 
     def organization(self, user: User, organization_id: int) -> dict[str, Any]:
-        """An organization of ``user``; 404 as Toggl answers for one the user is not part of."""
+        """An organization of ``user``; else 404 (status and text are the emulator's choice: no source found)."""
         for organization in self.store.organizations_of(user):
             if organization["id"] == organization_id:
                 return organization

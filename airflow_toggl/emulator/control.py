@@ -18,7 +18,7 @@ from airflow_toggl.emulator.quotas import USER_SCOPE
 from airflow_toggl.emulator.request import Request, allowed_methods, handler_for
 from airflow_toggl.emulator.responses import Response, control_error, json_response, method_not_allowed
 from airflow_toggl.emulator.seeding import DataControls
-from airflow_toggl.emulator.state import Counters, EmulatorState
+from airflow_toggl.emulator.state import Counters, EmulatorState, User
 
 CONTROL_PREFIX = "/_emulator"
 
@@ -144,10 +144,7 @@ class Controller(DataControls):
     def quota(self, email: str) -> dict[str, Any]:
         """The user quota of an account, without spending a request (``None`` values when off)."""
         with self.state.lock:
-            user = self.state.find_by_email(email)
-            if user is None:
-                raise LookupError("no open account with that email")
-            entry = self.app.quotas.entry(USER_SCOPE, user)
+            entry = self.app.quotas.entry(USER_SCOPE, self._open_account(email))
             if entry is None:
                 return {"organization_id": None, "remaining": None, "resets_in_secs": None, "total": None}
             return entry
@@ -155,11 +152,16 @@ class Controller(DataControls):
     def quotas(self, email: str) -> list[dict[str, Any]]:
         """Every quota of an account as ``/me/quota`` lists them, without spending a request."""
         with self.state.lock:
-            user = self.state.find_by_email(email)
-            if user is None:
-                raise LookupError("no open account with that email")
+            user = self._open_account(email)
             self.app.store.ensure(user)
             return self.app.quotas.listing(user)
+
+    def _open_account(self, email: str) -> User:
+        """The open account with that email; LookupError (the control API's 404) when none."""
+        user = self.state.find_by_email(email)
+        if user is None:
+            raise LookupError("no open account with that email")
+        return user
 
     def is_session_live(self, cookie_value: str) -> bool:
         """Whether a cookie value would authenticate right now."""
@@ -198,10 +200,10 @@ class ControlApi:
             "/counters": {"GET": lambda r: json_response(200, controller.counters())},
             "/counters/reset": {"POST": self._http_reset_counters},
             "/sessions": {"GET": self._http_sessions},
-            "/quota": {"GET": self._http_quota},
+            "/quota": {"GET": _of_account(controller.quota)},  # the user quota
             "/outbox": {"GET": self._http_outbox},
             "/time_entries": {"POST": self._http_add_time_entries},
-            "/quotas": {"GET": self._http_quotas},
+            "/quotas": {"GET": _of_account(controller.quotas)},  # every quota
             "/organizations": {"POST": self._http_add_organization},
             "/plan": {"POST": self._http_set_plan},
             "/workspaces": {"POST": self._http_add_workspace},
@@ -259,13 +261,6 @@ class ControlApi:
             200, self.controller.live_sessions(email, include_cookies=_flag(request, "include_cookies"))
         )
 
-    def _http_quota(self, request: Request) -> Response:
-        """``GET /_emulator/quota?email=``: an account's quota."""
-        try:
-            return json_response(200, self.controller.quota(request.query_value("email") or ""))
-        except LookupError:
-            return control_error(404, "no such user")
-
     def _http_outbox(self, request: Request) -> Response:
         """``GET /_emulator/outbox?email=``: reset codes sent."""
         email = request.query_value("email")
@@ -277,13 +272,6 @@ class ControlApi:
         """``POST /_emulator/time_entries``: seed an account's time entries."""
         data = _body(request, _TIME_ENTRY_FIELDS)
         return json_response(201, {"added": self.controller.add_time_entries(data.pop("email", ""), **data)})
-
-    def _http_quotas(self, request: Request) -> Response:
-        """``GET /_emulator/quotas?email=``: every quota of an account."""
-        try:
-            return json_response(200, self.controller.quotas(request.query_value("email") or ""))
-        except LookupError:
-            return control_error(404, "no such user")
 
     def _http_add_organization(self, request: Request) -> Response:
         """``POST /_emulator/organizations``: ``{email, name, plan}``."""
@@ -331,6 +319,18 @@ class ControlApi:
         """``POST /_emulator/config``: change settings (not the clock)."""
         data = _body(request, tuple(self.controller.configure()))
         return json_response(200, self.controller.configure(**data))
+
+
+def _of_account(read: Callable[[str], Any]) -> Callable[[Request], Response]:
+    """A ``GET ?email=`` route answering ``read(email)``; 404 when no open account has that email."""
+
+    def handler(request: Request) -> Response:
+        try:
+            return json_response(200, read(request.query_value("email") or ""))
+        except LookupError:
+            return control_error(404, "no such user")
+
+    return handler
 
 
 def _flag(request: Request, name: str) -> bool:

@@ -94,7 +94,9 @@ class TimeEntries:
         record = ENTRIES.blank()
         ENTRIES.apply(record, body, creating=True)
         if body.get("duration") is None and body.get("stop") is None:
-            body = {**body, "duration": RUNNING}  # neither a duration nor a stop: the entry runs, as in Toggl
+            # Toggl's docs start a running entry with a negative duration; that neither a duration
+            # nor a stop does too is the emulator's choice.
+            body = {**body, "duration": RUNNING}
             record["duration"] = RUNNING
         self._settle(record, body)
         if record["duration"] < 0:
@@ -149,7 +151,7 @@ class TimeEntries:
         return record
 
     def _settle(self, record: dict[str, Any], body: dict[str, Any]) -> None:
-        """Make start, stop and duration agree, as Toggl derives one from the others."""
+        """Make start, stop and duration agree: each derived from the others given (the emulator's rules)."""
         if "stop" in body and record["stop"] is not None:
             if record["stop"] < record["start"]:
                 raise BadInput("Stop time must be after start time")

@@ -20,6 +20,7 @@ from airflow_toggl.emulator.store import Store
 QUOTA_EXCEEDED = (
     "You have hit your hourly API quota. Please wait for it to reset before sending more requests."
 )
+"""The body of a quota 402: the emulator's own text, as Toggl's documentation gives none."""
 LOGGED_PATH = "/api/v9/me/logged"
 _WORKSPACE = re.compile(r"/(?:api/v9/workspaces|reports/api/v3/workspace)/(\d+)(?:/|$)")
 _ORGANIZATION = re.compile(r"/api/v9/organizations/(\d+)(?:/|$)")

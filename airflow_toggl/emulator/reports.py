@@ -42,7 +42,7 @@ class Reports:
         """The workspace's undeleted, stopped entries starting within the body's dates, oldest first, and the range.
 
         ``end_date`` defaults to today (or ``start_date`` when that is later); a running entry is
-        left out, as Toggl's reports leave it out until it stops.
+        left out until it stops (the emulator's choice: Toggl's docs do not say).
         """
         if not self.store.is_member(user, workspace_id):
             raise Failure(403, NO_WORKSPACE)

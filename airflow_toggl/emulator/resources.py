@@ -79,7 +79,7 @@ class Resource:
         for name, value in body.items():
             item = self.field(name) or self.field(self.aliases.get(name, ""))
             if item is None or not item.writable:
-                continue  # Toggl ignores fields it does not take
+                continue  # the emulator's choice: a field it does not take is ignored, not refused
             record[item.name] = check(item, value)
 
 
@@ -146,7 +146,8 @@ def _stamps() -> tuple[Field, ...]:
     return (Field("at", "stamp", writable=False), Field("server_deleted_at", "time", writable=False))
 
 
-# Toggl's palette of project colours open to every plan; any other colour needs a paid plan.
+# The basic project colours Toggl's own clients offer. A custom colour on Free answers 402
+# (docs/emulator.md quotes a real answer); that these are open to every plan is the emulator's reading.
 FREE_COLORS = (
     "#0b83d9",
     "#9e5bd9",

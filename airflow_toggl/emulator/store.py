@@ -171,7 +171,7 @@ class Store:
         return self._insert(resource, record, at=at)
 
     def validate(self, resource: Resource, record: dict[str, Any], workspace_id: int) -> None:
-        """Refuse what Toggl refuses: duplicate names, unknown references, paid features on Free."""
+        """Refuse duplicate names, unknown references and paid features on Free (texts are the emulator's)."""
         if resource.unique_name:
             for other in self.records(resource.name, workspace_id):
                 if other.get("project_id") != record.get("project_id"):

@@ -30,7 +30,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from airflow_toggl.ui.check import check_stored_session
 from airflow_toggl.ui.overview import STATES, overview_row
-from airflow_toggl.ui.plugin import URL_PREFIX
 from airflow_toggl.ui.sources import connection_snapshot, read_overview_facts
 
 CanRead = Depends(requires_access_connection(method="GET"))
@@ -89,7 +88,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(HTTPException)
     async def refused(request: Request, error: HTTPException) -> Response:
         """JSON for the API; for the page itself, a short HTML note with the same status."""
-        if request.url.path.rstrip("/").endswith(URL_PREFIX) and request.method == "GET":
+        if getattr(request.scope.get("route"), "path", None) == "/" and request.method == "GET":
             text = "Sign in to Airflow" if error.status_code == 401 else "You may not read connections"
             body = f"<!doctype html><title>Toggl sessions</title><p>{text}.</p><p><a href='../' target='_top'>Airflow</a></p>"
             return HTMLResponse(body, status_code=error.status_code)

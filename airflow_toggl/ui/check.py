@@ -1,15 +1,16 @@
 """The page's "check now": one ``/me/logged`` with a connection's stored session.
 
 The only request to Toggl the plugin ever sends, and only when a user with permission to edit
-connections asks for it. It never waits for a quota reset in the API server: a used-up quota is
-reported as such. The outcome and the quota Toggl reported are kept in the status record.
+connections asks for it. Exactly one attempt: no retry (whatever the connection's ``max_retries``)
+and no wait for a quota reset in the API server; a failure or a used-up quota is reported as such.
+The outcome and the quota Toggl reported are kept in the status record.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from airflow_toggl.client.limits import Quota
 from airflow_toggl.exceptions import TogglConfigError, TogglError, TogglQuotaExceededError
 from airflow_toggl.hooks.toggl import TogglHook
 from airflow_toggl.sessions.status import USER_QUOTA, StatusRecord
@@ -51,7 +52,10 @@ def check_stored_session(
         stored = SessionStore(session_key, variables=variables).load()
         if stored is None:
             raise TogglConfigError("session_key", f"no session is stored under {session_key!r}")
-        hook = StoredConnectionHook(connection, session_cookie=stored.session.cookie, max_quota_wait=0)
+        # One attempt: the retry policy would repeat a failed GET (up to max_retries more requests).
+        one_attempt = replace(connection, extra_dejson={**connection.extra_dejson, "max_retries": 0})
+        hook = StoredConnectionHook(one_attempt, session_cookie=stored.session.cookie, max_quota_wait=0)
+        hook.get_conn()  # the connection's settings are checked here, before anything is sent
         result["sent"] = True
         live = hook.is_session_live(stored.session)
         ok, message = (
@@ -62,21 +66,15 @@ def check_stored_session(
         ok, message = False, f"the user's hourly quota is used up; it resets in {error.resets_in:.0f} s"
     except TogglError as error:
         ok, message = False, str(error)
-    quota = _last_quota(hook) if result["sent"] else None
+    quota = hook.last_quota if hook is not None and result["sent"] else None
     result.update(ok=ok, message=message, quota=None)
     if quota is not None:
-        result["quota"] = {"scope": USER_QUOTA, "remaining": quota.remaining, "resets_in": quota.resets_in}
+        scope = quota.scope or USER_QUOTA
+        result["quota"] = {"scope": scope, "remaining": quota.remaining, "resets_in": quota.resets_in}
     StatusRecord(conn_id, variables=variables).note(
         quota=quota, check={"ok": ok, "message": message, "by": checked_by}
     )
     return result
-
-
-def _last_quota(hook: TogglHook | None) -> Quota | None:
-    try:
-        return None if hook is None else hook.last_quota
-    except TogglError:
-        return None  # the connection's settings are invalid: no client, nothing seen
 
 
 __all__ = ["CHECK_COST", "CHECK_REQUEST", "StoredConnectionHook", "check_stored_session"]

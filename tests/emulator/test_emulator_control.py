@@ -102,6 +102,10 @@ def test_sessions_outbox_and_quota(
     assert control("GET", "outbox").status_code == 400
     assert control("GET", "quota", params={"email": "alice@example.com"}).json()["remaining"] is None
     assert control("GET", "quota", params={"email": "nobody@example.com"}).status_code == 404
+    assert control("GET", "quotas", params={"email": "alice@example.com"}).json() == em.quotas(
+        "alice@example.com"
+    )
+    assert control("GET", "quotas", params={"email": "nobody@example.com"}).status_code == 404
 
 
 def test_config(em: TogglEmulator, alice: dict[str, Any], control: Callable[..., requests.Response]) -> None:

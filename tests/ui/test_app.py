@@ -146,3 +146,38 @@ def test_no_answer_carries_a_secret(
     ]
     for secret in (toggl_user["password"], toggl_user["api_token"], deployment["cookie"]):
         assert not any(secret in text for text in texts)
+
+
+def test_check_now_sends_one_request_even_when_toggl_fails(client: Any, toggl_emulator: Any) -> None:
+    toggl_emulator.inject_fault("/api/v9/me/logged", status=503, count=None)
+    try:
+        before = dict(toggl_emulator.counters()["requests"])
+        answer = client.post(f"/api/sessions/{CONN_ID}/check", headers=_headers("admin"), json={})
+        after = toggl_emulator.counters()["requests"]
+    finally:
+        toggl_emulator.clear_faults()
+    assert answer.status_code == 200
+    assert (answer.json()["ok"], answer.json()["sent"]) == (False, True)
+    assert after["GET /api/v9/me/logged"] - before.get("GET /api/v9/me/logged", 0) == 1
+
+
+def test_check_now_with_invalid_settings_sends_nothing(
+    deployment: dict[str, Any], toggl_emulator: Any
+) -> None:
+    from airflow_toggl.ui.check import check_stored_session
+    from airflow_toggl.ui.sources import ConnectionSnapshot
+
+    connection = ConnectionSnapshot(CONN_ID, login=None, password=None, extra_dejson={"no_such_extra": 1})
+    before = dict(toggl_emulator.counters()["requests"])
+    result = check_stored_session(connection, STORE_KEY)
+    assert (result["ok"], result["sent"], result["quota"]) == (False, False, None)
+    assert "no_such_extra" in result["message"]
+    assert toggl_emulator.counters()["requests"] == before
+
+
+def test_only_the_page_answers_a_refusal_in_html(client: Any) -> None:
+    page = client.get("/")
+    assert (page.status_code, page.headers["content-type"].split(";")[0]) == (401, "text/html")
+    for path in ("/api/sessions", "/api/sessions/toggl"):  # a connection may be named like the mount
+        answer = client.get(path)
+        assert (answer.status_code, answer.headers["content-type"]) == (401, "application/json")
