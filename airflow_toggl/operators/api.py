@@ -165,14 +165,17 @@ class TogglApiOperator(TogglBaseOperator):
         resumed = self.resume_from or export.saved_progress()
         if resumed and not self.resume_from:
             self.log.info(
-                "Going on with the export after page %s, where an earlier try stopped.",
-                resumed["cursor"].get("pages"),
+                "Going on with the export after page %s, where an earlier try stopped.", resumed["pages"]
             )
         rows = int(resumed["rows"]) if resumed else 0
         self._progress = resumed  # a wait before the next page keeps what is already done
         try:
-            cursor = resumed["cursor"] if resumed else None
-            pages = self._pages(cursor) if self.paginate else _one_page(self._answer())
+            if resumed and resumed["cursor"] is None:  # every page is written: only the move is left
+                export.finish(int(resumed["pages"]))
+                pages: Iterable[Page] = []
+            else:
+                cursor = resumed["cursor"] if resumed else None
+                pages = self._pages(cursor) if self.paginate else _one_page(self._answer())
             for page in pages:
                 lines = [_json_line(self.hook.without_secrets(item)) for item in page.items]
                 rows += len(lines)

@@ -172,6 +172,34 @@ def test_a_failed_export_leaves_no_partial_file_and_a_retry_goes_on(
     assert _leftovers(tmp_path) == []
 
 
+def test_a_retry_after_every_page_was_written_only_moves_the_file(
+    two_pages_of_quota, toggl_emulator, tmp_path
+) -> None:
+    """A try that stops between the last page and the move (here the join cannot be written) costs its retry no request."""
+    from airflow.sdk import ObjectStoragePath
+
+    from airflow_toggl.operators.export import PagedExport
+
+    toggl_emulator.configure(quota_limit=None)
+    target = tmp_path / "week.jsonl"
+    search = f"POST {_search_path(two_pages_of_quota)}"
+    operator = _week_export(two_pages_of_quota, target)
+    folder = Path(PagedExport(ObjectStoragePath(f"file://{target}"), operator._export_id({})).folder.path)
+    (folder / "joined.jsonl").mkdir(parents=True)  # the join fails: a directory stands where it goes
+    with pytest.raises(IsADirectoryError):
+        operator.execute({})
+    assert not target.exists()
+    assert toggl_emulator.counters()["responses"][f"{search} 200"] == 3
+
+    (folder / "joined.jsonl").rmdir()
+    toggl_emulator.reset_counters()
+    retried = _week_export(two_pages_of_quota, target).execute({})  # a new try: a new operator object
+    assert retried == {"path": f"file://{target}", "rows": 120}
+    assert _rows_of(target) == list(range(1, 121))
+    assert toggl_emulator.counters()["requests"] == {}  # no page read again
+    assert _leftovers(tmp_path) == []
+
+
 def test_a_used_up_quota_defers_the_export_and_it_goes_on_from_its_cursor(
     two_pages_of_quota, toggl_emulator, tmp_path
 ) -> None:
