@@ -161,6 +161,8 @@ class TogglApiOperator(TogglBaseOperator):
 
     def _export(self, target: ObjectStoragePath, context: Context) -> dict[str, Any]:
         """Write the items as JSON Lines, page by page; the file appears at ``target`` only when complete."""
+        if target.is_dir():  # the move at the end would put the file inside it, under another name
+            raise TogglConfigError("output_path", "names a folder: name the file, e.g. file:///data/x.jsonl")
         export = PagedExport(target, self._export_id(context))
         resumed = self.resume_from or export.saved_progress()
         if resumed and not self.resume_from:

@@ -143,6 +143,17 @@ def test_init_only_assigns_and_execute_names_the_bad_field(seeded, toggl_emulato
     assert toggl_emulator.counters()["requests"] == {}
 
 
+def test_an_output_path_naming_a_folder_fails_before_any_request(seeded, toggl_emulator, tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    toggl_emulator.reset_counters()
+    operator = TogglApiOperator(task_id="e", path="/api/v9/me/workspaces", output_path=f"file://{tmp_path}/exports")
+    with fails_for_good(TogglConfigError, match="names a folder") as info:
+        operator.execute({})
+    assert info.value.field == "output_path"
+    assert toggl_emulator.counters()["requests"] == {}
+    assert list((tmp_path / "exports").iterdir()) == []
+
+
 def _rows_of(target: Path) -> list[int]:
     return [json.loads(line)["row_number"] for line in target.read_text().splitlines()]
 
