@@ -9,8 +9,9 @@ The whole life of a session in one run, started by hand:
 3. `delete_session`: a teardown task that deletes the session on Toggl and clears the store, and
    runs even when the check fails.
 
-What a run costs (see the provider's docs/limits.md): one `/me` of the user's 30 per hour (the
-identity check), beside `POST` and `DELETE /api/sessions` on accounts.toggl.com.
+What a run costs (see the provider's docs/limits.md): two `/me` of the user's 30 per hour (the
+create task's check of the new session, then the identity check), beside `POST` and `DELETE
+/api/sessions` on accounts.toggl.com (a second `DELETE` when the store held a session before).
 
 Set `TOGGL_CONN_ID` to use another connection than `toggl_default`.
 """

@@ -10,7 +10,9 @@ no longer accepts it: a new session is created with the connection's email and p
 with `/me` to be the connection's user (the email the connection holds), stored, and only then is
 the old one deleted. That one check proves what separate identity checks of the connection and of
 the stored session would: the password works (it made the session), the session works, and it is
-the connection's user's.
+the connection's user's. A run that keeps the stored session does not use the password: a changed
+password shows at the next rotation, or at once in `TogglCredentialsCheckOperator` with
+`auth_mode="basic"`.
 
 What a run costs (see the provider's docs/limits.md): one `/me` of the user's 30 per hour,
 whether or not it rotates (the check of the new session, or of the stored one that is not due);

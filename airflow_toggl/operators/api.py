@@ -161,18 +161,23 @@ class TogglApiOperator(TogglBaseOperator):
 
     def _export(self, target: ObjectStoragePath, context: Context) -> dict[str, Any]:
         """Write the items as JSON Lines, page by page; the file appears at ``target`` only when complete."""
+        if target.is_dir():  # the move at the end would put the file inside it, under another name
+            raise TogglConfigError("output_path", "names a folder: name the file, e.g. file:///data/x.jsonl")
         export = PagedExport(target, self._export_id(context))
         resumed = self.resume_from or export.saved_progress()
         if resumed and not self.resume_from:
             self.log.info(
-                "Going on with the export after page %s, where an earlier try stopped.",
-                resumed["cursor"].get("pages"),
+                "Going on with the export after page %s, where an earlier try stopped.", resumed["pages"]
             )
         rows = int(resumed["rows"]) if resumed else 0
         self._progress = resumed  # a wait before the next page keeps what is already done
         try:
-            cursor = resumed["cursor"] if resumed else None
-            pages = self._pages(cursor) if self.paginate else _one_page(self._answer())
+            if resumed and resumed["cursor"] is None:  # every page is written: only the move is left
+                export.finish(int(resumed["pages"]))
+                pages: Iterable[Page] = []
+            else:
+                cursor = resumed["cursor"] if resumed else None
+                pages = self._pages(cursor) if self.paginate else _one_page(self._answer())
             for page in pages:
                 lines = [_json_line(self.hook.without_secrets(item)) for item in page.items]
                 rows += len(lines)

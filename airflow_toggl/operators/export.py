@@ -1,11 +1,13 @@
 """A JSON Lines export that survives stops: one part per page, moved into place once complete.
 
 Each answered page is written as its own part in a hidden folder beside the target
-(``.<name>.parts-<id>/``), then a small ``progress.json`` records the walk's cursor and the rows
-so far. A walk that stops (a quota deferral, a worker crash, a failed try) goes on from that
-cursor with the next page; no page is read or written twice. When the last page is in, the
-parts are joined into one object in the same folder and moved to the target, so the target
-appears only complete (on a local disk the move is an atomic rename), and the folder is removed.
+(``.<name>.parts-<id>/``), then a small ``progress.json`` records the walk's cursor, the rows
+and the pages so far. A walk that stops (a quota deferral, a worker crash, a failed try) goes on
+from that cursor with the next page; no page is read or written twice. When the last page is in,
+the parts are joined into one object in the same folder and moved to the target, so the target
+appears only complete (on a local disk the move is an atomic rename), and the folder is removed. A
+try that stopped after the last page but before the move leaves a cursor of None: the next try
+only joins and moves, with no request.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ class PagedExport:
         return self.target.parent / f".{self.target.name}.parts-{self.export}"
 
     def saved_progress(self) -> dict[str, Any] | None:
-        """The progress an earlier try left (``cursor``, ``rows``), or None when there is none."""
+        """The progress an earlier try left (``cursor``, ``rows``, ``pages``), or None when there is none.
+
+        ``cursor`` is None when every page was written and only the move is left.
+        """
         place = self.folder / PROGRESS
         if not place.exists():
             return None
@@ -59,16 +64,19 @@ class PagedExport:
             progress = json.loads(place.read_text())
         except ValueError:
             return None
-        return progress if isinstance(progress, dict) and isinstance(progress.get("cursor"), dict) else None
+        if not isinstance(progress, dict) or not isinstance(progress.get("cursor", ""), (dict, type(None))):
+            return None
+        pages = progress.get("pages")
+        return progress if isinstance(pages, int) and not isinstance(pages, bool) and pages >= 1 else None
 
     def write_page(self, number: int, lines: Iterable[str], progress: Mapping[str, Any]) -> None:
-        """Write page ``number``'s lines as one part, then the progress that counts it."""
+        """Write page ``number``'s lines as one part, then the progress that counts it (as ``pages``)."""
         if self.target.protocol in ("file", "local"):
             self.folder.mkdir(parents=True, exist_ok=True)
         with self._part(number).open("w", encoding="utf-8") as out:
             for line in lines:
                 out.write(line + "\n")
-        (self.folder / PROGRESS).write_text(json.dumps(dict(progress)))
+        (self.folder / PROGRESS).write_text(json.dumps({**progress, "pages": number}))
 
     def finish(self, pages: int) -> None:
         """Join parts 1 to ``pages`` into one object, move it to the target, remove the folder."""

@@ -28,13 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from airflow_toggl.client.session import TogglSession
-from airflow_toggl.exceptions import (
-    TogglAuthError,
-    TogglConfigError,
-    TogglError,
-    TogglIdentityMismatchError,
-    TogglNoAccessError,
-)
+from airflow_toggl.exceptions import TogglAuthError, TogglConfigError, TogglError, TogglIdentityMismatchError
 from airflow_toggl.sessions.store import SessionStore, StoredSession, iso_utc, same_cookie, session_label
 
 log = logging.getLogger(__name__)
@@ -312,8 +306,6 @@ class SessionRotator:
         """Whether Toggl accepts the stored session; one of another user fails the task."""
         try:
             self.verify(current.session)
-        except TogglNoAccessError:
-            raise  # a resource out of reach says nothing of the session
         except TogglAuthError:
             return False
         except TogglIdentityMismatchError:

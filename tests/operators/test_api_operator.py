@@ -143,6 +143,17 @@ def test_init_only_assigns_and_execute_names_the_bad_field(seeded, toggl_emulato
     assert toggl_emulator.counters()["requests"] == {}
 
 
+def test_an_output_path_naming_a_folder_fails_before_any_request(seeded, toggl_emulator, tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    toggl_emulator.reset_counters()
+    operator = TogglApiOperator(task_id="e", path="/api/v9/me/workspaces", output_path=f"file://{tmp_path}/exports")
+    with fails_for_good(TogglConfigError, match="names a folder") as info:
+        operator.execute({})
+    assert info.value.field == "output_path"
+    assert toggl_emulator.counters()["requests"] == {}
+    assert list((tmp_path / "exports").iterdir()) == []
+
+
 def _rows_of(target: Path) -> list[int]:
     return [json.loads(line)["row_number"] for line in target.read_text().splitlines()]
 
@@ -169,6 +180,34 @@ def test_a_failed_export_leaves_no_partial_file_and_a_retry_goes_on(
     counters = toggl_emulator.counters()
     assert counters["responses"][f"{search} 200"] == 3  # pages 1 and 2 were not read again
     assert counters["requests"][search] == 4  # N + k: three pages and one refusal
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_retry_after_every_page_was_written_only_moves_the_file(
+    two_pages_of_quota, toggl_emulator, tmp_path
+) -> None:
+    """A try that stops between the last page and the move (here the join cannot be written) costs its retry no request."""
+    from airflow.sdk import ObjectStoragePath
+
+    from airflow_toggl.operators.export import PagedExport
+
+    toggl_emulator.configure(quota_limit=None)
+    target = tmp_path / "week.jsonl"
+    search = f"POST {_search_path(two_pages_of_quota)}"
+    operator = _week_export(two_pages_of_quota, target)
+    folder = Path(PagedExport(ObjectStoragePath(f"file://{target}"), operator._export_id({})).folder.path)
+    (folder / "joined.jsonl").mkdir(parents=True)  # the join fails: a directory stands where it goes
+    with pytest.raises(IsADirectoryError):
+        operator.execute({})
+    assert not target.exists()
+    assert toggl_emulator.counters()["responses"][f"{search} 200"] == 3
+
+    (folder / "joined.jsonl").rmdir()
+    toggl_emulator.reset_counters()
+    retried = _week_export(two_pages_of_quota, target).execute({})  # a new try: a new operator object
+    assert retried == {"path": f"file://{target}", "rows": 120}
+    assert _rows_of(target) == list(range(1, 121))
+    assert toggl_emulator.counters()["requests"] == {}  # no page read again
     assert _leftovers(tmp_path) == []
 
 
