@@ -1,7 +1,7 @@
 """docs/architecture.md draws the package's imports as they are, and no forbidden import exists.
 
-The page holds a ``dependencies`` block, one line per room (``room -> other, other``); this test
-reads every module's imports (``TYPE_CHECKING`` ones included) and compares.
+The page holds a ``text`` block titled ``dependencies``, one line per room (``room -> other,
+other``); this test reads every module's imports (``TYPE_CHECKING`` ones included) and compares.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def actual_edges() -> dict[str, set[str]]:
 
 
 def documented_edges() -> dict[str, set[str]]:
-    block = re.search(r"```text dependencies\n(.*?)```", PAGE.read_text(), re.S)
-    assert block, "docs/architecture.md has no ```text dependencies block"
+    block = re.search(r'```text title="dependencies"\n(.*?)```', PAGE.read_text(), re.S)
+    assert block, 'docs/architecture.md has no ```text title="dependencies" block'
     edges: dict[str, set[str]] = {}
     for line in block.group(1).splitlines():
         if not line.strip():

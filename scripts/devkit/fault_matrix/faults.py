@@ -148,7 +148,7 @@ def _rate_limited(
 
 
 def _quota_used_up(resets_in: float) -> Fault:
-    """A 402 with quota headers; within max_quota_wait the client waits for the reset, plus a margin."""
+    """A 402 whose quota headers say none remain; within max_quota_wait the client waits for the reset, plus a margin."""
     soon = resets_in <= MAX_QUOTA_WAIT
     return Fault(
         "402-soon" if soon else "402-late",

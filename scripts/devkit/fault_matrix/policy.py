@@ -43,11 +43,11 @@ class Row(Enum):
     NOT_CONNECTED = "connection could not be opened"
     RATE_LIMITED = "429 (no Retry-After, or one within max_quota_wait)"
     RATE_LIMITED_TOO_LONG = "429 with a Retry-After beyond max_quota_wait"
-    QUOTA_RESETS_SOON = "402 with quota headers, reset within max_quota_wait"
-    QUOTA_RESETS_LATER = "402 with quota headers, reset beyond max_quota_wait"
+    QUOTA_RESETS_SOON = "402 with no request remaining, reset within max_quota_wait"
+    QUOTA_RESETS_LATER = "402 with no request remaining, reset beyond max_quota_wait"
     SERVER_ERROR = "500, 502, 503, 504"
     MAY_HAVE_ARRIVED = "read timeout, connection dropped after sending, truncated body"
-    FINAL = "400, 401, 403, 404, 410, 402 without quota headers, other 4xx"
+    FINAL = "400, 401, 403, 404, 410, 402 with requests remaining or no quota header, other 4xx"
     UNUSABLE_BODY = "2xx whose body is not what the method reads"
 
 
