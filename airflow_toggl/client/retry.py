@@ -40,10 +40,10 @@ def retry_reason(error: BaseException, *, idempotent: bool, max_wait: float) -> 
 
     - Never reached Toggl (connection refused, connect timeout, DNS): always, nothing was applied.
     - 429: always, unless ``Retry-After`` asks for longer than ``max_wait``; the request was refused.
-    - 402 with quota headers: when the quota resets within ``max_wait``.
+    - 402 of a used-up quota (no request remaining): when the quota resets within ``max_wait``.
     - 500/502/503/504, read timeouts, connections dropped after sending: only if ``idempotent``,
       because Toggl may already have applied the request (a second signup or token reset does harm).
-    - Everything else (TLS failures, 400, 401, 403, 404, 410, 402 without quota headers): never.
+    - Everything else (TLS failures, 400, 401, 403, 404, 410, a 402 plan refusal): never.
     """
     if isinstance(error, TogglConnectionError):
         if error.reason == "connect":
@@ -114,7 +114,7 @@ def retry_wait(
     - 429 without: at least one bucket interval, up to half of one more at random, doubling with
       each attempt (capped at ``backoff_cap``, never below one interval): a sooner retry would be
       refused by the same bucket.
-    - 402 with quota headers: until the announced reset, plus
+    - 402 of a used-up quota: until the announced reset, plus
       :data:`~airflow_toggl.client.limits.QUOTA_RESET_MARGIN`.
     - Anything else: "full jitter" exponential backoff, a random part of 0.5, 1, 2... s, capped.
     """

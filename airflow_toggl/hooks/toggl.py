@@ -349,13 +349,25 @@ class TogglHook(BaseHook):
 
     @property
     def last_quota(self) -> Quota | None:
-        """The quota the latest response reported (``remaining``, ``resets_in``, ``scope``), if any."""
-        return self.get_conn().last_quota
+        """The quota the latest response reported (``remaining``, ``resets_in``, ``scope``), if any.
+
+        None before this hook has built its client: reading it never looks the connection up.
+        """
+        return self._built_client.last_quota if self._built_client else None
 
     @property
     def quotas(self) -> dict[str, Quota]:
-        """The latest figures of each hourly quota seen, kept apart by scope (``user``, ``organization:<id>``)."""
-        return self.get_conn().quotas
+        """The latest figures of each hourly quota seen, kept apart by scope (``user``, ``organization:<id>``).
+
+        Empty before this hook has built its client: reading it never looks the connection up.
+        """
+        return self._built_client.quotas if self._built_client else {}
+
+    @property
+    def _built_client(self) -> TogglClient | None:
+        """The client, if one was built (``_client`` is a cached property: it sits in ``__dict__`` then)."""
+        client = self.__dict__.get("_client")
+        return client if isinstance(client, TogglClient) else None
 
     def test_connection(self) -> tuple[bool, str]:
         """Check every credential the connection holds, one ``/me/logged`` each; the answer names them.

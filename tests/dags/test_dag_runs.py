@@ -69,7 +69,7 @@ def test_rotation_dag_stores_then_rotates_a_session(airflow_env, toggl_emulator,
 
 
 def test_rotation_dag_defers_on_a_used_up_quota(airflow_db, toggl_emulator, toggl_user) -> None:
-    """A 402 with quota headers beyond ``max_quota_wait`` defers the task; it resumes after the reset."""
+    """A used-up quota (402, none remaining) resetting beyond ``max_quota_wait`` defers the task; it resumes after the reset."""
     connection = toggl_connection(toggl_emulator, toggl_user, max_quota_wait=0)
     env = {"AIRFLOW_CONN_TOGGL_DEFAULT": json.dumps(connection)}
     VARIABLES.delete(KEY)

@@ -200,3 +200,11 @@ def test_is_session_live_uses_the_hooks_own_connection(toggl_conn_env, toggl_emu
     assert hook.delete_session(session) is True
     assert hook.is_session_live(session) is False
     assert toggl_emulator.counters()["connections"] == 1
+
+
+def test_quotas_before_any_request_look_nothing_up() -> None:
+    """Reading the quotas of a hook that sent nothing neither builds a client nor reads the connection."""
+    hook = TogglHook(toggl_conn_id="no_such_connection")
+    assert hook.quotas == {}
+    assert hook.last_quota is None
+    assert "_client" not in hook.__dict__
