@@ -188,10 +188,24 @@ VERSION_CHECK_PROCESSES = (
 and ``airflow dags test`` runs the rotation and health DAGs (the others add time, not coverage)."""
 
 
+def module_weight(items: list[pytest.Item]) -> int:
+    """0 for a module that starts a cluster, 1 for other deployments, 2 for Airflow processes or waits, 3 else."""
+    if any(item.get_closest_marker("cluster") for item in items):
+        return 0
+    if any(item.get_closest_marker("e2e") for item in items):
+        return 1
+    return 2 if any(item.get_closest_marker("airflow") or item.get_closest_marker("slow") for item in items) else 3
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``airflow`` every test that runs Airflow processes (``-m "not airflow"`` is the quick loop),
     and ``versions`` the subset ``scripts/check_airflow_versions.sh`` runs on every supported release:
-    the Airflow-facing tests that start no Airflow process, and ``VERSION_CHECK_PROCESSES``."""
+    the Airflow-facing tests that start no Airflow process, and ``VERSION_CHECK_PROCESSES``.
+
+    Then the modules are put in order, the longest kinds first, each module's tests kept together:
+    ``scripts/test`` hands whole modules (``--dist loadfile``) to two workers in this order, so a
+    module-scoped fixture (a cluster, a browser, a phase of DAG runs) is set up once, and the short
+    modules fill the gaps at the end instead of a long one starting last."""
     for item in items:
         uses_airflow = AIRFLOW_PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
         if uses_airflow or item.get_closest_marker("e2e"):
@@ -201,3 +215,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         in_process = item.nodeid.startswith(AIRFLOW_FACING) and not item.get_closest_marker("airflow")
         if in_process or item.nodeid.startswith(VERSION_CHECK_PROCESSES):
             item.add_marker(pytest.mark.versions)
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    items[:] = [item for group in sorted(modules.values(), key=module_weight) for item in group]

@@ -60,6 +60,13 @@ def test_the_providers_list_line_is_what_airflow_prints() -> None:
     assert figures.main(["providers", "--check"]) == 0, "run scripts/readme_figures.py providers"
 
 
-def test_the_quick_loop_figures_are_in_the_form_the_script_writes() -> None:
+def test_the_test_run_figures_are_in_the_form_the_script_writes() -> None:
     figures = load_script("readme_figures")
     assert figures.QUICK_LOOP_LINE.search(README.read_text()), "README.md lacks the quick loop's figures"
+    assert figures.FULL_SUITE_LINE.search(README.read_text()), "README.md lacks the full suite's figures"
+
+
+def test_the_figures_come_from_the_last_summary_line_of_a_run() -> None:
+    figures = load_script("readme_figures")
+    output = "... 3 passed in 1.00s ...\n=== 1887 passed, 1 skipped, 14 warnings in 731.16s (0:12:11) ===\n"
+    assert figures.run_figures(output) == "1887 passed, 1 skipped in 12 min 11 s"
