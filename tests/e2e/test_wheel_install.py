@@ -58,7 +58,7 @@ def _wheel(dist: Path) -> Path:
     return wheel
 
 
-def test_the_wheel_carries_license_and_example_dags(built: Path) -> None:
+def test_the_wheel_carries_license_example_dags_and_the_sessions_page(built: Path) -> None:
     with zipfile.ZipFile(_wheel(built)) as wheel:
         names = wheel.namelist()
         metadata = next(wheel.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
@@ -67,6 +67,10 @@ def test_the_wheel_carries_license_and_example_dags(built: Path) -> None:
     assert "Project-URL" not in metadata  # no public home yet: no URL is made up
     for name in EXAMPLE_FILES:
         assert f"airflow_toggl/example_dags/{name}" in names
+    page = sorted(path.name for path in (ROOT / "airflow_toggl" / "ui" / "static").iterdir() if path.is_file())
+    assert page
+    assert all(f"airflow_toggl/ui/static/{name}" in names for name in page)
+    assert "airflow_toggl/py.typed" in names
     assert not any(name.startswith(("dags/", "tests/")) for name in names)
     (sdist,) = built.glob("airflow_toggl-*.tar.gz")
     assert sdist.stat().st_size > 0
