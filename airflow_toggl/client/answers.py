@@ -163,11 +163,11 @@ def toggl_text(answer: Answer, redact: Callable[[str], str]) -> str:
     raw = answer.content.decode("utf-8", errors="replace").strip()
     if not raw:
         return ""
-    html = "html" in answer.headers.get("Content-Type", "").lower() or raw.startswith("<")
-    text = _html_text(raw) if html else _json_text(raw)
+    is_html = "html" in answer.headers.get("Content-Type", "").lower() or raw.startswith("<")
+    text = _html_text(raw) if is_html else _json_text(raw)
     # Redact before cutting: a secret crossing the cut would no longer match.
     text = " ".join(redact(text).split())
-    return text[:HTML_TEXT_LENGTH] if html else text[:SNIPPET_LENGTH]
+    return text[:HTML_TEXT_LENGTH] if is_html else text[:SNIPPET_LENGTH]
 
 
 def _json_text(raw: str) -> str:

@@ -18,11 +18,7 @@ from airflow_toggl.client.answers import parsed, parsed_object
 from airflow_toggl.client.auth import ApiTokenAuth, NoAuth, SessionCookieAuth, TogglAuth
 from airflow_toggl.client.config import ClientConfig
 from airflow_toggl.client.endpoint import Call, Service, endpoint, generic_call, reset_confirm_path
-from airflow_toggl.client.errors import (
-    TogglAuthError,
-    TogglConfigError,
-    TogglResponseError,
-)
+from airflow_toggl.client.errors import TogglAuthError, TogglConfigError, TogglResponseError
 from airflow_toggl.client.limits import Quota
 from airflow_toggl.client.paging import DEFAULT_MAX_PAGES, Page, PageRequest, pager, walk
 from airflow_toggl.client.quotas import quotas_listed

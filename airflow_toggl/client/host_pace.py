@@ -47,6 +47,7 @@ class HostLedger:
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
         self.path = (directory or ledger_directory()) / digest
         self._clock = clock
+        self._folder_checked = False
 
     @contextmanager
     def turn(self) -> Iterator[float | None]:
@@ -68,11 +69,14 @@ class HostLedger:
         if fcntl is None:
             return None
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not _private(self.path.parent):
-                return None
+            if not self._folder_checked:  # once per ledger, not per request
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if not _private(self.path.parent):
+                    return None
+                self._folder_checked = True
             descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError:
+            self._folder_checked = False  # e.g. the folder was cleaned away: make and check it again next time
             return None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)

@@ -81,6 +81,7 @@ class Sender:
         quota = self.quotas.note(call.path, answer.headers)
         if quota is not None:
             log.debug("Toggl %s quota: %s remaining, resets in %ss", quota.scope, quota.remaining, quota.resets_in)
+        scope = quota.scope if quota is not None else self.quotas.scope(call.path)  # read from the path once
         quote = not call.sensitive and auth.kind != "basic"  # a request sent with a password is never quoted
         error = error_for(
             answer,
@@ -90,7 +91,7 @@ class Sender:
             redact=self._secrets.redact,
             credential=auth.kind,
             resource=names_resource(call),
-            scope=self.quotas.scope(call.path),
+            scope=scope,
         )
         if error is not None:
             raise error

@@ -29,13 +29,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_toggl.client.limits import Quota
+from airflow_toggl.client.quotas import USER_SCOPE
 from airflow_toggl.sessions.store import AirflowVariables, VariableBackend, iso_utc, parse_time
 
 log = logging.getLogger(__name__)
 
 STATUS_KEY_PREFIX = "toggl_status__"
 STATUS_FORMAT_VERSION = 1
-USER_QUOTA = "user"
+USER_QUOTA = USER_SCOPE
 """The scope of the quota that requests about the user (``/me``, sessions) count against."""
 IDENTITY_FIELDS = ("id", "email")
 """The only ``/me`` fields kept: enough to say whose credentials they are, nothing secret."""

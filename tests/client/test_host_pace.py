@@ -96,3 +96,18 @@ def test_a_ledger_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
     with ledger.turn() as since:
         assert since is None
     assert victim.read_text() == "keep me"
+
+
+def test_a_ledger_whose_folder_was_cleaned_away_makes_it_again(tmp_path: Path) -> None:
+    """The folder is checked once per ledger; when a cleaner removes it, the next turn makes it anew."""
+    folder = tmp_path / "pace"
+    ledger = HostLedger("account:cleaned", directory=folder, clock=lambda: 100.0)
+    with ledger.turn() as since:
+        assert since == float("inf")
+    folder.joinpath(ledger.path.name).unlink()
+    folder.rmdir()
+    with ledger.turn() as since:
+        assert since is None  # this turn cannot use the file: the pacer waits one interval instead
+    with ledger.turn() as since:
+        assert since is not None
+    assert ledger.path.exists()
